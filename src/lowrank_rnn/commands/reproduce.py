@@ -1,0 +1,82 @@
+"""``lowrank-rnn reproduce``: the main job — every paper's figures and a report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+__all__ = ["register", "reproduce_command"]
+
+
+def reproduce_command(
+    papers: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Papers to reproduce: herbert2022, newlook, beiran2021, valente2022, "
+            "linearization (default: all)."
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick/--full", help="Small sizes (minutes) or the paper's scale.")
+    ] = True,
+    out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("results"),
+    seed: Annotated[int, typer.Option("--seed", help="Base random seed.")] = 0,
+    scheduler: Annotated[
+        Optional[str], typer.Option("--scheduler", help="Dask scheduler address for --full.")
+    ] = None,
+    workers: Annotated[
+        Optional[int], typer.Option("--workers", help="Local Dask workers for --full.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit with code 1 if any check fails.")
+    ] = False,
+) -> int:
+    """Run each paper's figures; write DIR/report.html, DIR/checks.json and the PNGs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lowrank_rnn._validate import check_int
+    from lowrank_rnn.reproduce import reproduce, validate_papers
+    from lowrank_rnn.reproduce._core import Settings
+
+    keys = validate_papers(papers)
+    check_int("seed", seed, minimum=0)
+    if workers is not None:
+        check_int("workers", workers, minimum=1)
+    settings = Settings(quick=quick, seed=seed, scheduler=scheduler, workers=workers)
+    err = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=err, transient=as_json,
+    ) as progress:
+        task = progress.add_task("reproduce", total=None)
+
+        def on_figure(paper: str, figure: str, i: int, total: int) -> None:
+            progress.update(task, description=f"{paper} {figure}", completed=i, total=total)
+
+        rep = reproduce(keys, out, settings, on_figure=on_figure)
+        progress.update(task, completed=len(rep.figures), description="done")
+    rows = rep.checks
+    if as_json:
+        typer.echo(json.dumps(rows))
+    else:
+        con = Console()
+        failed = [r for r in rows if not r["passed"]]
+        con.print(f"Checks passed: {rep.n_passed} / {len(rows)} in {rep.seconds:.1f} s")
+        for r in failed:
+            con.print(f"  [red]FAILED[/red] {r['paper']} {r['figure']}: {r['check']} "
+                      f"(measured {r['measured']}, expected {r['expected']})")
+        con.print(f"Report: {Path(out) / 'report.html'}")
+    return 1 if strict and rep.n_passed < len(rows) else 0
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``reproduce`` command to ``app``."""
+    app.command("reproduce")(reproduce_command)

@@ -1,0 +1,192 @@
+"""The reproduction framework: figures that return data plus a table of checks.
+
+A paper module (``lowrank_rnn.reproduce.<paper>``) defines ``PAPER`` (a :class:`Paper`) listing
+its figures. Each :class:`FigureSpec` has a ``compute`` function that returns a
+:class:`FigureData` (arrays plus check rows, no drawing) and a ``plot`` function that only draws.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Check",
+    "Checks",
+    "FigureData",
+    "FigureResult",
+    "FigureSpec",
+    "Paper",
+    "Settings",
+    "run_figure",
+]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of a check table: a measured value against a prediction."""
+
+    paper: str
+    figure: str
+    check: str
+    measured: float | str | bool | None
+    expected: float | str | bool | None
+    tolerance: float | str | None
+    passed: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON row (keys paper, figure, check, measured, expected, tolerance, passed)."""
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and not math.isfinite(v):
+                return str(v)
+            if hasattr(v, "item"):
+                return clean(v.item())
+            return v
+
+        return {
+            "paper": self.paper,
+            "figure": self.figure,
+            "check": self.check,
+            "measured": clean(self.measured),
+            "expected": clean(self.expected),
+            "tolerance": clean(self.tolerance),
+            "passed": bool(self.passed),
+        }
+
+
+class Checks:
+    """Collects the check rows of one figure.
+
+    Examples
+    --------
+    >>> c = Checks("herbert2022", "Fig 2")
+    >>> c.close("outlier vs eq 7", 0.98, 1.0, 0.05)
+    """
+
+    def __init__(self, paper: str, figure: str) -> None:
+        self.paper, self.figure = paper, figure
+        self.rows: list[Check] = []
+
+    def _add(self, name: str, measured: Any, expected: Any, tol: Any, passed: bool) -> bool:
+        self.rows.append(Check(self.paper, self.figure, name, measured, expected, tol, bool(passed)))
+        return bool(passed)
+
+    def close(self, name: str, measured: float, expected: float, tol: float) -> bool:
+        """Pass if ``|measured - expected| <= tol`` (absolute tolerance)."""
+        m, e, t = float(measured), float(expected), float(tol)
+        return self._add(name, m, e, t, math.isfinite(m) and abs(m - e) <= t)
+
+    def rel_close(self, name: str, measured: float, expected: float, rtol: float) -> bool:
+        """Pass if ``|measured - expected| <= rtol |expected|``; tolerance shown as ``rtol`` %."""
+        m, e = float(measured), float(expected)
+        return self._add(
+            name, m, e, f"{100 * rtol:.3g}%", math.isfinite(m) and abs(m - e) <= rtol * abs(e)
+        )
+
+    def less(self, name: str, measured: float, bound: float) -> bool:
+        """Pass if ``measured < bound``."""
+        m = float(measured)
+        return self._add(name, m, f"< {bound:.4g}", None, math.isfinite(m) and m < bound)
+
+    def greater(self, name: str, measured: float, bound: float) -> bool:
+        """Pass if ``measured > bound``."""
+        m = float(measured)
+        return self._add(name, m, f"> {bound:.4g}", None, math.isfinite(m) and m > bound)
+
+    def holds(self, name: str, condition: bool, measured: Any, expected: str) -> bool:
+        """A qualitative check: ``condition`` computed by the caller; ``expected`` describes it."""
+        return self._add(name, measured, expected, None, bool(condition))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a reproduction runs.
+
+    Attributes
+    ----------
+    quick : bool
+        Small sizes and few instances (the whole report in minutes) instead of the paper's scale.
+    seed : int
+        Base seed; each figure derives its own streams from it.
+    scheduler : str or None
+        Dask scheduler address for ``--full`` sweeps (None: a local cluster or serial).
+    workers : int or None
+        Number of local workers for sweeps.
+    """
+
+    quick: bool = True
+    seed: int = 0
+    scheduler: str | None = None
+    workers: int | None = None
+
+
+@dataclass
+class FigureData:
+    """What a figure's compute function returns: arrays to draw, checks, parameters."""
+
+    data: dict[str, Any]
+    checks: Checks
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure of a paper: ``compute(settings) -> FigureData`` and ``plot(data, path)``."""
+
+    name: str
+    title: str
+    compute: Callable[[Settings], FigureData]
+    plot: Callable[[FigureData, Path], None]
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A paper: its key, citation and figures."""
+
+    key: str
+    citation: str
+    figures: tuple[FigureSpec, ...]
+
+
+@dataclass
+class FigureResult:
+    """A computed and drawn figure."""
+
+    paper: str
+    figure: str
+    title: str
+    image: str | None
+    checks: list[Check]
+    params: dict[str, Any]
+    seconds: float
+    error: str | None = None
+
+
+def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path) -> FigureResult:
+    """Compute a figure, draw it to ``out_dir/<paper>_<figure>.png`` and return the result.
+
+    An exception inside the figure is recorded as a failed check (the report still gets written).
+    """
+    from lowrank_rnn._io import atomic_path  # local: keeps import light
+
+    t0 = time.perf_counter()
+    slug = f"{paper.key}_{spec.name.lower().replace(' ', '').replace('/', '-')}.png"
+    try:
+        fd = spec.compute(settings)
+        with atomic_path(out_dir / slug) as tmp:
+            spec.plot(fd, tmp)
+        return FigureResult(
+            paper.key, spec.name, spec.title, slug, list(fd.checks.rows), dict(fd.params),
+            time.perf_counter() - t0,
+        )
+    except Exception as err:  # noqa: BLE001 - recorded in the report as a failure
+        msg = f"{type(err).__name__}: {err}"
+        row = Check(paper.key, spec.name, "figure computed without error", msg, "no error", None,
+                    False)
+        return FigureResult(paper.key, spec.name, spec.title, None, [row], {},
+                            time.perf_counter() - t0, error=msg)
