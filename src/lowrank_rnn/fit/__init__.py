@@ -1,0 +1,1 @@
+"""Fitting low-rank RNNs: closed-form regression, OMP, and BPTT (PyTorch)."""
