@@ -1,0 +1,836 @@
+"""Parameter sweeps: a grid of parameters × seeds, one function call per point, on Dask or serially.
+
+:func:`run_sweep` calls ``func(**fixed, **params, seed=seed)`` for every combination of the grid
+values and every seed, and gathers the outputs (a dict of scalars or small fixed-shape arrays per
+point) into an :class:`xarray.Dataset` with one dimension per grid parameter plus ``'seed'``.
+
+Where the points run:
+
+- ``workers=0``: serially in this process (what the quick reproduce figures use);
+- ``scheduler='tcp://host:port'``: on an existing Dask cluster;
+- otherwise: on a local Dask ``LocalCluster`` of ``workers`` processes (default: one per CPU),
+  each single-threaded with BLAS limited to one thread.
+
+Resumable: with ``store=DIR`` every finished point is written at once, atomically, to
+``DIR/points/<key>.npz``, where ``key`` is a hash of the function's identity (module, name and
+source), the package version, every parameter and the seed. Rerunning an interrupted sweep
+(Ctrl-C, a killed worker, an exception) computes only the missing points; changing one parameter
+recomputes exactly the points whose key changed. The assembled dataset is written to
+``DIR/dataset.zarr`` (read it back with :func:`load_sweep` or ``xarray.open_zarr``).
+
+Point functions registered for the ``lowrank-rnn sweep`` command are listed in
+:data:`SWEEP_FUNCTIONS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import itertools
+import json
+import logging
+import math
+import numbers
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lowrank_rnn._validate import check_int
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray
+
+    from lowrank_rnn.reproduce._core import Settings
+
+__all__ = [
+    "SWEEP_FUNCTIONS",
+    "SweepPoint",
+    "gaussian_radius_point",
+    "get_sweep_function",
+    "load_sweep",
+    "rank_one_spectrum_point",
+    "run_sweep",
+    "sweep_options",
+]
+
+#: Seconds to wait for an existing Dask scheduler before giving up.
+CONNECT_TIMEOUT_S = 3.0
+
+#: Environment of local Dask workers: one BLAS/OpenMP thread each, so that K workers use K cores.
+WORKER_ENV: dict[str, str] = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+
+#: Environment variable: a directory under which ``reproduce --full`` sweeps keep their stores.
+SWEEP_DIR_ENV = "LOWRANK_RNN_SWEEP_DIR"
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ADDRESS_RE = re.compile(r"^([a-z][a-z0-9+]*://)?[^\s/:]+(:\d+)?$")
+
+ProgressLike = bool | Callable[[int, int], None]
+
+
+# --------------------------------------------------------------------------- points
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a sweep.
+
+    Attributes
+    ----------
+    index : tuple of int
+        Position along each grid dimension and, last, along ``seed``.
+    params : dict
+        The grid parameters of this point (without the fixed ones).
+    seed : int
+    key : str
+        Hash of the function identity, package version, every parameter and the seed.
+    """
+
+    index: tuple[int, ...]
+    params: dict[str, Any]
+    seed: int
+    key: str
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python scalar it holds (for hashing and JSON)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _function_identity(func: Callable[..., Any]) -> dict[str, str]:
+    """Module, qualified name and a hash of the source of ``func`` (when it can be read)."""
+    module = getattr(func, "__module__", None) or "?"
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    try:
+        src = inspect.getsource(func)
+    except (OSError, TypeError):
+        src = ""
+    return {
+        "module": module,
+        "name": name,
+        "source_sha256": hashlib.sha256(src.encode()).hexdigest()[:16] if src else "",
+    }
+
+
+def _point_key(
+    identity: Mapping[str, str], version: str, params: Mapping[str, Any], seed: int
+) -> str:
+    blob = json.dumps(
+        {"function": dict(identity), "version": version, "params": dict(params), "seed": seed},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+# --------------------------------------------------------------------------- validation
+def _check_value(name: str, value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name}={value!r}: grid and fixed values must be finite")
+        return float(value)
+    raise ValueError(
+        f"{name}={value!r}: sweep parameters must be numbers, booleans, strings or None"
+    )
+
+
+def _check_grid(grid: Any) -> dict[str, list[Any]]:
+    if not isinstance(grid, Mapping):
+        raise ValueError(f"grid={grid!r}: expected a dict mapping parameter names to lists")
+    if not grid:
+        raise ValueError("grid={}: the grid is empty; give at least one parameter with values")
+    out: dict[str, list[Any]] = {}
+    for name, values in grid.items():
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ValueError(f"grid: parameter name {name!r} is not a valid identifier")
+        if name == "seed":
+            raise ValueError("grid: 'seed' cannot be a grid parameter; pass seeds=... instead")
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence | np.ndarray):
+            raise ValueError(f"grid[{name!r}]={values!r}: expected a list of values")
+        vals = [_check_value(f"grid[{name!r}]", v) for v in values]
+        if not vals:
+            raise ValueError(f"grid[{name!r}]=[]: the grid is empty along {name!r}")
+        if None in vals:
+            raise ValueError(
+                f"grid[{name!r}]: None cannot be a grid coordinate; put it in fixed or leave it out"
+            )
+        kinds = {("str" if isinstance(v, str) else "bool" if isinstance(v, bool) else "num")
+                 for v in vals}
+        if len(kinds) > 1:
+            raise ValueError(f"grid[{name!r}]={vals!r}: mixes strings, booleans and numbers")
+        if len(set(vals)) != len(vals):
+            raise ValueError(f"grid[{name!r}]={vals!r}: values must be distinct")
+        out[name] = vals
+    return out
+
+
+def _check_seeds(seeds: Any) -> list[int]:
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        n = check_int("seeds", seeds, minimum=1)
+        return list(range(n))
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence | np.ndarray):
+        raise ValueError(f"seeds={seeds!r}: expected a number of seeds or a list of int seeds")
+    out = [check_int("seeds", s, minimum=0) for s in seeds]
+    if not out:
+        raise ValueError("seeds=[]: give at least one seed")
+    if len(set(out)) != len(out):
+        raise ValueError(f"seeds={out!r}: seeds must be distinct")
+    return out
+
+
+def _check_signature(func: Callable[..., Any], names: Sequence[str]) -> None:
+    """Every name and ``seed`` must be a parameter of ``func``; its required ones must be given."""
+    if not callable(func):
+        raise ValueError(f"func={func!r}: expected a callable")
+    try:
+        sig = inspect.signature(func)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signature
+        return
+    params = sig.parameters
+    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    allowed = [n for n, p in params.items()
+               if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                             inspect.Parameter.KEYWORD_ONLY)]
+    fname = getattr(func, "__name__", repr(func))
+    if not var_kw:
+        for n in [*names, "seed"]:
+            if n not in allowed:
+                extra = "" if n != "seed" else " (a sweep function must take a 'seed' argument)"
+                raise ValueError(
+                    f"parameter {n!r}: unknown parameter of {fname}(){extra}; "
+                    f"allowed: {', '.join(a for a in allowed if a != 'seed')}"
+                )
+    given = {*names, "seed"}
+    missing = [n for n, p in params.items()
+               if p.default is inspect.Parameter.empty and n not in given
+               and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                              inspect.Parameter.KEYWORD_ONLY)]
+    if missing:
+        raise ValueError(
+            f"parameter {missing[0]!r}: required by {fname}() but neither in the grid nor fixed"
+        )
+
+
+def _check_scheduler(scheduler: Any) -> str | None:
+    if scheduler is None:
+        return None
+    if not isinstance(scheduler, str) or not _ADDRESS_RE.match(scheduler.strip()):
+        raise ValueError(
+            f"scheduler={scheduler!r}: expected a Dask scheduler address such as "
+            "'tcp://127.0.0.1:8786'"
+        )
+    return scheduler.strip()
+
+
+_STORE_MARKER = "sweep.json"
+
+
+def _check_store(store: Any) -> Path | None:
+    if store is None:
+        return None
+    path = Path(store)
+    if path.exists():
+        if not path.is_dir():
+            raise ValueError(f"store={str(path)!r}: exists and is not a directory")
+        if any(path.iterdir()) and not (path / _STORE_MARKER).exists():
+            raise ValueError(
+                f"store={str(path)!r}: a non-empty directory that is not a sweep store "
+                f"(no {_STORE_MARKER}); choose a new or empty directory"
+            )
+    return path
+
+
+# --------------------------------------------------------------------------- point storage
+def _as_output(name: str, value: Any) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biufc":
+        raise ValueError(
+            f"output {name!r}: expected a number or a numeric array, got {type(value).__name__} "
+            f"(dtype {arr.dtype})"
+        )
+    if arr.size > 100_000:
+        raise ValueError(f"output {name!r}: {arr.size} values per point; keep outputs small")
+    return arr
+
+
+def _call_point(func: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Run one point and check its outputs (this runs on a worker)."""
+    out = func(**kwargs)
+    if not isinstance(out, Mapping) or not out:
+        raise ValueError(
+            f"sweep function returned {type(out).__name__}; expected a non-empty dict of outputs"
+        )
+    result = {}
+    for name, value in out.items():
+        if not isinstance(name, str) or not _NAME_RE.match(name) or name == "seed":
+            raise ValueError(f"output name {name!r}: must be an identifier other than 'seed'")
+        result[name] = _as_output(name, value)
+    return result
+
+
+def _point_path(store: Path, key: str) -> Path:
+    return store / "points" / f"{key}.npz"
+
+
+def _write_point(store: Path, point: SweepPoint, meta: Mapping[str, Any],
+                 outputs: Mapping[str, np.ndarray]) -> None:
+    """Write one point atomically (a temporary file renamed into place)."""
+    from lowrank_rnn._io import atomic_path
+
+    record = dict(meta)
+    record.update(params=point.params, seed=point.seed, key=point.key)
+    arrays = {f"out_{k}": v for k, v in outputs.items()}
+    arrays["meta"] = np.array(json.dumps(record, sort_keys=True))
+    with atomic_path(_point_path(store, point.key)) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def _read_point(store: Path, key: str) -> dict[str, np.ndarray] | None:
+    path = _point_path(store, key)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("key") != key:
+                return None
+            return {k[4:]: z[k] for k in z.files if k.startswith("out_")}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        # a damaged record (cannot happen with atomic writes, but never trust it): recompute
+        return None
+
+
+# --------------------------------------------------------------------------- progress
+@contextmanager
+def _progress(progress: ProgressLike, total: int, done: int,
+              label: str) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n)``; a rich bar (done / total, rate, ETA) when ``progress`` is True."""
+    if callable(progress):
+        state = {"done": done}
+        progress(done, total)
+
+        def advance_cb(n: int = 1) -> None:
+            state["done"] += n
+            progress(state["done"], total)
+
+        yield advance_cb
+        return
+    if not progress:
+        yield lambda n=1: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    class _Rate(TextColumn):
+        def render(self, task):  # type: ignore[override]
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text("" if speed is None else f"{speed:.2f} pts/s")
+
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        _Rate(""), TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+    )
+    with bar:
+        task = bar.add_task(label, total=total, completed=done)
+        yield lambda n=1: bar.advance(task, n)
+
+
+# --------------------------------------------------------------------------- dask
+def _open_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
+    """A Dask client on ``scheduler`` or on a new LocalCluster; returns (client, cluster|None)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise ValueError(
+                f"scheduler={scheduler!r}: no Dask scheduler reachable within "
+                f"{CONNECT_TIMEOUT_S:g} s ({type(err).__name__}: {err})"
+            ) from None
+        return client, None
+    n = workers if workers else (os.cpu_count() or 1)
+    cluster = LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR, env=dict(WORKER_ENV),
+    )
+    try:
+        client = Client(cluster, set_as_default=False)
+    except BaseException:
+        cluster.close()
+        raise
+    return client, cluster
+
+
+def _n_threads(client: Any) -> int:
+    try:
+        return max(1, sum(client.nthreads().values()))
+    except Exception:  # noqa: BLE001 - a fallback for odd schedulers
+        return 1
+
+
+# --------------------------------------------------------------------------- the sweep
+def run_sweep(
+    func: Callable[..., Mapping[str, Any]],
+    grid: Mapping[str, Sequence[Any]],
+    seeds: Sequence[int] | int,
+    *,
+    fixed: Mapping[str, Any] | None = None,
+    store: str | os.PathLike[str] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: ProgressLike = True,
+    label: str | None = None,
+) -> xarray.Dataset:
+    """Run ``func(**fixed, **params, seed=seed)`` on every grid point × seed into a Dataset.
+
+    Parameters
+    ----------
+    func : callable
+        The point function. Takes the grid parameters, the fixed parameters and ``seed`` as
+        keyword arguments and returns a dict of outputs: numbers or small numeric arrays whose
+        shape is the same at every point. For Dask runs it must be picklable (a module-level
+        function; the registered ones are listed in :data:`SWEEP_FUNCTIONS`).
+    grid : dict of str -> list
+        Parameter name -> its values (numbers, booleans or strings; distinct; non-empty).
+        The points are the Cartesian product, in the order given.
+    seeds : int or list of int
+        ``n`` (seeds ``0 .. n-1``) or the list of seeds; every grid point runs once per seed.
+    fixed : dict, optional
+        Constant keyword arguments passed to every point (part of every point's key).
+    store : path, optional
+        Directory of the sweep's results. Each point is written there as soon as it finishes
+        (atomically); points already there with the same key are reused, not recomputed; the
+        assembled Dataset is written to ``store/dataset.zarr``. None: nothing is written.
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``'tcp://host:port'``); an unreachable address
+        raises ValueError after :data:`CONNECT_TIMEOUT_S` seconds.
+    workers : int, optional
+        ``0``: run serially in this process. Otherwise, without ``scheduler``: the number of
+        single-threaded worker processes of a local Dask cluster (None: one per CPU).
+        Ignored when ``scheduler`` is given.
+    progress : bool or callable
+        True: a rich progress bar on stderr (points done / total, rate, time left); a callable
+        ``progress(done, total)`` is called instead; False: silent.
+    label : str, optional
+        Description shown on the progress bar (default: the function's name).
+
+    Returns
+    -------
+    xarray.Dataset
+        One data variable per output with dimensions ``(*grid, 'seed', *extra)``, where an array
+        output of shape ``(a, b)`` adds dimensions ``<output>_dim_0, <output>_dim_1``. Coordinates:
+        the grid values and the seeds. Attributes: the function, the fixed parameters (JSON),
+        the package version, ``points_computed``, ``points_reused`` and ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        Before any work, for an empty grid, a parameter ``func`` does not take, a missing
+        required parameter, bad seeds, a malformed or unreachable scheduler address, or a store
+        path that is not a sweep store; during the sweep, for outputs that are not numeric or
+        whose shape changes between points.
+
+    Notes
+    -----
+    A point that raises stops the sweep: the points already running are finished and stored,
+    then the error is raised with the point's parameters. Ctrl-C does the same (a second Ctrl-C
+    abandons the running points). Rerunning with the same arguments continues where it stopped.
+
+    Examples
+    --------
+    >>> ds = run_sweep(gaussian_radius_point, {"sparsity": [0.0, 0.5]}, 3,
+    ...                fixed={"n_neurons": 100, "g": 1.0}, workers=0, progress=False)
+    >>> ds["radius"].dims
+    ('sparsity', 'seed')
+    """
+    import lowrank_rnn
+
+    grid_ = _check_grid(grid)
+    seeds_ = _check_seeds(seeds)
+    fixed_ = {}
+    for name, value in dict(fixed or {}).items():
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise ValueError(f"fixed: parameter name {name!r} is not a valid identifier")
+        if name in grid_ or name == "seed":
+            raise ValueError(
+                f"fixed[{name!r}]: also given in the grid (or is 'seed'); give it once"
+            )
+        fixed_[name] = _check_value(f"fixed[{name!r}]", value)
+    _check_signature(func, [*grid_, *fixed_])
+    scheduler = _check_scheduler(scheduler)
+    if workers is not None:
+        workers = check_int("workers", workers, minimum=0)
+    store_ = _check_store(store)
+    if not isinstance(progress, bool) and not callable(progress):
+        raise ValueError(f"progress={progress!r}: expected True, False or a callable(done, total)")
+    serial = scheduler is None and workers == 0
+
+    t0 = time.perf_counter()
+    version = lowrank_rnn.__version__
+    identity = _function_identity(func)
+    meta = {"function": identity, "version": version, "fixed": fixed_}
+    names = list(grid_)
+    points: list[SweepPoint] = []
+    for idx in itertools.product(*(range(len(grid_[n])) for n in names), range(len(seeds_))):
+        params = {n: grid_[n][i] for n, i in zip(names, idx[:-1], strict=True)}
+        seed = seeds_[idx[-1]]
+        key = _point_key(identity, version, {**fixed_, **params}, seed)
+        points.append(SweepPoint(tuple(idx), params, seed, key))
+
+    results: dict[str, dict[str, np.ndarray]] = {}
+    if store_ is not None:
+        from lowrank_rnn._io import write_json_atomic
+
+        (store_ / "points").mkdir(parents=True, exist_ok=True)
+        write_json_atomic(store_ / _STORE_MARKER, {
+            **meta, "grid": grid_, "seeds": seeds_, "n_points": len(points),
+        })
+        for p in points:
+            got = _read_point(store_, p.key)
+            if got is not None:
+                results[p.key] = got
+    n_reused = len(results)
+    todo = [p for p in points if p.key not in results]
+    shapes: dict[str, tuple[int, ...]] = {}
+    for out in results.values():
+        for k, v in out.items():
+            shapes.setdefault(k, v.shape)
+
+    def record(p: SweepPoint, out: dict[str, np.ndarray]) -> None:
+        if shapes:
+            if set(out) != set(shapes):
+                raise ValueError(
+                    f"point {p.params} seed={p.seed}: outputs {sorted(out)} differ from "
+                    f"{sorted(shapes)} at other points"
+                )
+            for k, v in out.items():
+                if v.shape != shapes[k]:
+                    raise ValueError(
+                        f"output {k!r} at point {p.params} seed={p.seed}: shape {v.shape} "
+                        f"differs from {shapes[k]} at other points"
+                    )
+        else:
+            shapes.update({k: v.shape for k, v in out.items()})
+        if store_ is not None:
+            _write_point(store_, p, meta, out)
+        results[p.key] = out
+
+    desc = label or getattr(func, "__name__", "sweep")
+    if todo:
+        with _progress(progress, len(points), n_reused, desc) as advance:
+            if serial:
+                _run_serial(func, fixed_, todo, record, advance)
+            else:
+                _run_dask(func, fixed_, todo, record, advance, scheduler, workers)
+        missing = [p for p in todo if p.key not in results]
+        if missing:
+            raise RuntimeError(
+                f"{len(missing)} point(s) were lost by the Dask cluster (cancelled); "
+                "run the sweep again to compute them"
+            )
+
+    ds = _assemble(points, results, grid_, seeds_, shapes)
+    ds.attrs.update(
+        function=f"{identity['module']}.{identity['name']}",
+        function_source_sha256=identity["source_sha256"],
+        fixed=json.dumps(fixed_, sort_keys=True),
+        version=version,
+        points_computed=len(todo),
+        points_reused=n_reused,
+        seconds=time.perf_counter() - t0,
+        runner="serial" if serial else ("dask " + (scheduler or "LocalCluster")),
+    )
+    if store_ is not None:
+        _write_dataset(ds, store_ / "dataset.zarr")
+    return ds
+
+
+def _error_with_point(err: BaseException, p: SweepPoint) -> None:
+    if hasattr(err, "add_note"):
+        err.add_note(f"in sweep point {p.params} seed={p.seed}")
+
+
+def _run_serial(func, fixed, todo, record, advance) -> None:  # noqa: ANN001
+    for p in todo:
+        try:
+            out = _call_point(func, {**fixed, **p.params, "seed": p.seed})
+        except Exception as err:
+            _error_with_point(err, p)
+            raise
+        record(p, out)
+        advance(1)
+
+
+def _run_dask(func, fixed, todo, record, advance, scheduler, workers) -> None:  # noqa: ANN001
+    """Keep about two points per worker thread in flight; store each as it finishes.
+
+    On an error or Ctrl-C, no new points are submitted; the ones in flight are finished and
+    stored (a second Ctrl-C abandons them), then the error is raised.
+    """
+    from distributed import as_completed
+
+    client, cluster = _open_client(scheduler, workers)
+    try:
+        max_in_flight = 2 * _n_threads(client)
+        pending = iter(todo)
+        in_flight: dict[Any, SweepPoint] = {}
+        queue = as_completed()
+        batch = uuid.uuid4().hex[:8]
+        state: dict[str, Any] = {"stop": False, "error": None}
+
+        def submit_next() -> None:
+            if state["stop"]:
+                return
+            p = next(pending, None)
+            if p is None:
+                return
+            fut = client.submit(_call_point, func, {**fixed, **p.params, "seed": p.seed},
+                                key=f"sweep-{p.key}-{batch}", pure=False)
+            in_flight[fut] = p
+            queue.add(fut)
+
+        def drain() -> None:
+            for fut in queue:
+                p = in_flight.pop(fut)
+                if fut.status != "finished":
+                    if state["error"] is None and fut.status == "error":
+                        err = fut.exception()
+                        _error_with_point(err, p)
+                        state["error"] = err
+                    state["stop"] = True
+                    continue
+                try:
+                    record(p, fut.result())
+                except ValueError as err:
+                    if state["error"] is None:
+                        state["error"] = err
+                    state["stop"] = True
+                    continue
+                advance(1)
+                submit_next()
+
+        for _ in range(max_in_flight):
+            submit_next()
+        try:
+            drain()
+        except KeyboardInterrupt:
+            state["stop"] = True
+            logging.getLogger(__name__).warning(
+                "interrupted: finishing %d running point(s); Ctrl-C again to abandon them",
+                len(in_flight),
+            )
+            try:
+                drain()
+            except KeyboardInterrupt:
+                client.cancel(list(in_flight))
+                raise
+            raise
+        if state["error"] is not None:
+            raise state["error"]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _assemble(points, results, grid, seeds, shapes) -> xarray.Dataset:  # noqa: ANN001
+    import xarray as xr
+
+    names = list(grid)
+    base_shape = tuple(len(grid[n]) for n in names) + (len(seeds),)
+    data_vars = {}
+    for out_name, shape in sorted(shapes.items()):
+        dtype = np.result_type(*[results[p.key][out_name].dtype for p in points])
+        arr = np.empty(base_shape + shape, dtype=dtype)
+        for p in points:
+            arr[p.index] = results[p.key][out_name]
+        dims = (*names, "seed", *(f"{out_name}_dim_{i}" for i in range(len(shape))))
+        data_vars[out_name] = (dims, arr)
+    coords = {n: np.asarray(grid[n]) for n in names}
+    coords["seed"] = np.asarray(seeds, dtype=np.int64)
+    return xr.Dataset(data_vars, coords=coords)
+
+
+def _write_dataset(ds: xarray.Dataset, path: Path) -> None:
+    """Write ``ds`` to the zarr store ``path``, replacing it whole (built aside, then renamed)."""
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
+    try:
+        ds.to_zarr(tmp, mode="w", consolidated=False)
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_sweep(store: str | os.PathLike[str]) -> xarray.Dataset:
+    """Open the Dataset a sweep wrote to ``store`` (``store/dataset.zarr``) into memory."""
+    import xarray as xr
+
+    path = Path(store) / "dataset.zarr"
+    if not path.is_dir():
+        raise ValueError(f"store={str(store)!r}: no finished sweep there ({path.name} is missing)")
+    with xr.open_zarr(path, consolidated=False) as ds:
+        return ds.load()
+
+
+def sweep_options(settings: Settings, name: str | None = None) -> dict[str, Any]:
+    """The keyword arguments of :func:`run_sweep` for a reproduce figure.
+
+    Quick mode runs serially and silently in-process. Full mode runs on
+    ``settings.scheduler`` or a local cluster of ``settings.workers`` processes, with a progress
+    bar; when the environment variable :data:`SWEEP_DIR_ENV` names a directory and ``name`` is
+    given, the sweep is stored (and resumable) in ``$LOWRANK_RNN_SWEEP_DIR/<name>``.
+
+    Examples
+    --------
+    >>> ds = run_sweep(point, grid, seeds, fixed=fixed, **sweep_options(settings, "fig1c"))
+    """
+    if settings.quick:
+        return {"workers": 0, "progress": False}
+    opts: dict[str, Any] = {"scheduler": settings.scheduler, "workers": settings.workers,
+                            "progress": True}
+    root = os.environ.get(SWEEP_DIR_ENV)
+    if root and name:
+        opts["store"] = Path(root) / name
+    return opts
+
+
+# --------------------------------------------------------------------------- registered functions
+def gaussian_radius_point(
+    n_neurons: int, g: float = 1.0, sparsity: float = 0.0, seed: int = 0
+) -> dict[str, float]:
+    """Spectral radius of a sparse full-rank Gaussian matrix (Herbert & Ostojic 2022, Fig 1C).
+
+    ``J_ij ~ N(0, g^2/N)`` kept with probability ``1 - s`` (eq 2); all eigenvalues by dense
+    ``eigvals``; theory ``R = g sqrt(1 - s)`` (eq 6).
+
+    Returns
+    -------
+    dict with ``radius`` (largest eigenvalue modulus) and ``theory_radius``.
+    """
+    import scipy.sparse as sp
+
+    from lowrank_rnn.connectivity import gaussian_matrix
+    from lowrank_rnn.spectrum import theory_gaussian_radius
+
+    sparsity_arg = None if sparsity == 0 else sparsity
+    j = gaussian_matrix(n_neurons, g, sparsity=sparsity_arg, rng=seed)
+    if sp.issparse(j):
+        j = j.toarray()
+    ev = np.linalg.eigvals(j)
+    return {
+        "radius": float(np.abs(ev).max()),
+        "theory_radius": float(theory_gaussian_radius(g, sparsity=sparsity)),
+    }
+
+
+def rank_one_spectrum_point(
+    n_neurons: int,
+    sigma2: float,
+    sigma_mn: float,
+    sparsity: float = 0.0,
+    c: int = 0,
+    rescaled: bool = False,
+    g: float = 0.0,
+    method: str = "auto",
+    seed: int = 0,
+) -> dict[str, float]:
+    """Outlier and bulk radius of a sparse rank-one network and theory (Herbert & Ostojic Figs 2-3).
+
+    ``J = X ⊙ m n^T / N`` (eq 7–11) or ``X ⊙ m n^T`` (``rescaled``, eq 12–14), plus ``g`` chi.
+    ``sparsity=0`` and ``c=0`` mean "not sparsified" (``c > 0`` keeps C entries per column).
+
+    Returns
+    -------
+    dict with ``outlier``, ``bulk_radius``, ``theory_outlier``, ``theory_bulk_radius``.
+    """
+    from lowrank_rnn.connectivity import rank_one_network
+    from lowrank_rnn.spectrum import (
+        measure_spectrum,
+        theory_bulk_radius,
+        theory_gaussian_radius,
+        theory_outlier,
+        theory_total_radius,
+    )
+
+    kw: dict[str, Any] = {
+        "sparsity": sparsity if sparsity else None,
+        "c": int(c) if c else None,
+    }
+    net = rank_one_network(n_neurons, sigma2, sigma_mn, rescaled=rescaled, g=g, rng=seed, **kw)
+    res = measure_spectrum(net, method=method, rng=seed)
+    th_bulk = theory_total_radius(
+        theory_bulk_radius(sigma2, n_neurons=n_neurons, rescaled=rescaled, **kw),
+        theory_gaussian_radius(g, n_neurons=n_neurons, **kw),
+    )
+    return {
+        "outlier": res.outlier,
+        "bulk_radius": res.bulk_radius,
+        "theory_outlier": float(theory_outlier(sigma_mn, n_neurons=n_neurons,
+                                               rescaled=rescaled, **kw)),
+        "theory_bulk_radius": float(th_bulk),
+    }
+
+
+#: Point functions the ``lowrank-rnn sweep`` command can run, by name.
+SWEEP_FUNCTIONS: dict[str, Callable[..., Mapping[str, Any]]] = {
+    "gaussian_radius": gaussian_radius_point,
+    "rank_one_spectrum": rank_one_spectrum_point,
+}
+
+
+def get_sweep_function(name: str) -> Callable[..., Mapping[str, Any]]:
+    """The registered point function called ``name`` (see :data:`SWEEP_FUNCTIONS`), or a
+    ``'module:function'`` path to any importable function."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"function={name!r}: expected a registered name or 'module:function'")
+    if name in SWEEP_FUNCTIONS:
+        return SWEEP_FUNCTIONS[name]
+    if ":" in name:
+        mod, _, attr = name.partition(":")
+        try:
+            obj = getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError) as err:
+            raise ValueError(f"function={name!r}: cannot import it ({err})") from None
+        if not callable(obj):
+            raise ValueError(f"function={name!r}: not callable")
+        return obj
+    raise ValueError(
+        f"function={name!r}: unknown sweep function; allowed: {', '.join(SWEEP_FUNCTIONS)} "
+        "or 'module:function'"
+    )
