@@ -606,7 +606,7 @@ def _run_dask(func, fixed, todo, record, advance, scheduler, workers) -> None:  
         max_in_flight = 2 * _n_threads(client)
         pending = iter(todo)
         in_flight: dict[Any, SweepPoint] = {}
-        queue = as_completed()
+        queue = as_completed(loop=client.loop)
         batch = uuid.uuid4().hex[:8]
         state: dict[str, Any] = {"stop": False, "error": None}
 
