@@ -1,0 +1,461 @@
+"""Very large sparse rank-one networks with a fixed number of connections per column.
+
+The rescaled sparse rank-one matrix of Herbert & Ostojic (2022), eq 12,
+
+    P = X ⊙ m n^T,    X_ij in {0, 1},  exactly C non-zeros in every column of X,
+
+is held here as the loadings ``m``, ``n`` (shape ``(N,)``) and ONE ``(N, C)`` int32 array ``idx``
+with the row indices of column j's non-zeros in ``idx[j]`` — ``4 N C`` bytes, no data array, no
+second copy for another sparse format. Its outlier is ``C sigma_mn`` (eq 13) and its bulk radius
+``sqrt(C) sigma^2`` for N >> C (eq 14).
+
+Products with P never form P:
+
+* ``P^T v = n ⊙ (X^T (m ⊙ v))``, and the rows of ``X^T`` are exactly the lists ``idx[j]``, so
+  ``X^T u`` is a gather plus a fixed-width row sum, ``u[idx].sum(axis=1)``. It is evaluated in
+  row blocks by scipy's compiled CSR kernel on block matrices whose ``indices`` are views into
+  ``idx`` and whose ``data`` is one shared block of ones; the kernel releases the GIL, so the
+  blocks are spread over a thread pool.
+* ``P v = m ⊙ (X (n ⊙ v))`` is a scatter-add (used for checks, not by :meth:`outlier`).
+
+``P`` and ``P^T`` have the same eigenvalues, and the left eigenvector of the outlier of P is close
+to ``n`` (P ≈ (C/N) m n^T), so :meth:`FixedDegreeRankOne.outlier` runs ARPACK on ``P^T``
+started from ``v0 = n`` and needs few products.
+
+References
+----------
+Herbert E., Ostojic S. (2022) The impact of sparsity in low-rank recurrent neural networks.
+PLoS Comput Biol 18(8): e1010426. Eq 12 (rescaled sparse rank one), eq 13–14 (outlier, radius).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
+
+from lowrank_rnn._validate import (
+    RngLike,
+    as_rng,
+    check_array,
+    check_choice,
+    check_int,
+    check_real,
+)
+from lowrank_rnn.connectivity import fixed_degree_indices, rank_one_loadings
+
+__all__ = [
+    "FixedDegreeRankOne",
+    "OutlierResult",
+    "fixed_degree_indices_parallel",
+    "default_threads",
+]
+
+#: Rows per block when drawing indices: the draw depends only on (rng, N, C), not on threads.
+DRAW_BLOCK_ROWS = 1 << 15
+#: Rows per block of the CSR product (the shared block of ones is ``8 * C * rows`` bytes).
+PRODUCT_BLOCK_ROWS = 4096
+
+
+def default_threads() -> int:
+    """Number of threads used by default: the CPUs this process may run on (at least 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _check_threads(n_threads: int | None) -> int:
+    if n_threads is None:
+        return default_threads()
+    return check_int("n_threads", n_threads, minimum=1)
+
+
+def _run_blocks(fn: Callable[[int, int], None], n_items: int, block: int, n_threads: int) -> None:
+    """Call ``fn(a, b)`` on consecutive ``[a, b)`` blocks of ``range(n_items)``, threaded."""
+    bounds = [(a, min(n_items, a + block)) for a in range(0, n_items, block)]
+    if n_threads == 1 or len(bounds) == 1:
+        for a, b in bounds:
+            fn(a, b)
+        return
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        for fut in [pool.submit(fn, a, b) for a, b in bounds]:
+            fut.result()
+
+
+# --------------------------------------------------------------------------- index draw
+def _distinct_rows(out: np.ndarray, n: int, gen: np.random.Generator) -> None:
+    """Draw ``out`` (shape (B, C), int32) in place: sorted rows of C distinct ints in [0, n).
+
+    Draw with replacement, then redraw the repeated entries of the rows that have some, until
+    every row is distinct. The procedure commutes with every relabelling of ``0..n-1``, so each
+    row is a uniformly random C-subset (exact sampling without replacement).
+    """
+    out[...] = gen.integers(0, n, size=out.shape, dtype=np.int32)
+    out.sort(axis=1)
+    bad = np.flatnonzero((out[:, 1:] == out[:, :-1]).any(axis=1))
+    while bad.size:
+        sub = out[bad]
+        rep = np.zeros(sub.shape, dtype=bool)
+        rep[:, 1:] = sub[:, 1:] == sub[:, :-1]
+        sub[rep] = gen.integers(0, n, size=int(rep.sum()), dtype=np.int32)
+        sub.sort(axis=1)
+        out[bad] = sub
+        bad = bad[(sub[:, 1:] == sub[:, :-1]).any(axis=1)]
+
+
+def fixed_degree_indices_parallel(
+    n_neurons: int, c: int, *, rng: RngLike = None, n_threads: int | None = None
+) -> np.ndarray:
+    """Row indices of exactly ``c`` distinct non-zeros in each of the N columns, drawn in parallel.
+
+    Same contract as :func:`lowrank_rnn.connectivity.fixed_degree_indices` (Herbert & Ostojic:
+    "a fixed number of outgoing connections C per unit"): row ``j`` of the result holds the sorted,
+    distinct rows of column j's non-zeros, each a uniformly random C-subset of ``0..N-1``,
+    independently over columns. Blocks of :data:`DRAW_BLOCK_ROWS` columns get their own
+    generator spawned from ``rng``, so the result depends on ``rng``, N and C only — not on
+    ``n_threads``. Memory: the ``4 N C`` bytes of the result plus a few blocks.
+
+    For ``c > N / 4`` it falls back to :func:`lowrank_rnn.connectivity.fixed_degree_indices`
+    (a different draw, equally exact).
+
+    Parameters
+    ----------
+    n_neurons : int
+        N >= 1 (at most 2^31 - 1).
+    c : int in [1, N]
+    rng : Generator, int or None
+    n_threads : int, optional
+        Default: :func:`default_threads`.
+
+    Returns
+    -------
+    ndarray of int32, shape (N, C)
+    """
+    n = check_int("n_neurons", n_neurons, minimum=1, maximum=int(np.iinfo(np.int32).max))
+    c = check_int("c", c, minimum=1, maximum=n)
+    threads = _check_threads(n_threads)
+    rng = as_rng(rng)
+    if c > n // 4:
+        return fixed_degree_indices(n, c, rng=rng)
+    n_blocks = -(-n // DRAW_BLOCK_ROWS)
+    seeds = np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist()).spawn(n_blocks)
+    out = np.empty((n, c), dtype=np.int32)
+
+    def draw(a: int, b: int) -> None:
+        gen = np.random.Generator(np.random.PCG64(seeds[a // DRAW_BLOCK_ROWS]))
+        _distinct_rows(out[a:b], n, gen)
+
+    _run_blocks(draw, n, DRAW_BLOCK_ROWS, threads)
+    return out
+
+
+# --------------------------------------------------------------------------- the matrix
+@dataclass(frozen=True)
+class OutlierResult:
+    """The outlier found by :meth:`FixedDegreeRankOne.outlier`.
+
+    Attributes
+    ----------
+    value : complex
+        The eigenvalue (largest real part for ``which='LR'``, largest modulus for ``'LM'``).
+    n_products : int
+        Matrix-vector products ARPACK needed.
+    """
+
+    value: complex
+    n_products: int
+
+
+class FixedDegreeRankOne:
+    """``P = scale * X ⊙ m n^T`` with exactly C non-zeros per column of X (eq 12; eq 10 scaled).
+
+    Parameters
+    ----------
+    m, n : ndarray, shape (N,)
+        Connectivity vectors (finite).
+    idx : ndarray of int, shape (N, C)
+        ``idx[j]`` are the rows of the non-zeros of column j, each in ``[0, N)`` (checked) and
+        distinct within a row (not checked: that would cost a sort; the draw functions guarantee
+        it). Kept without a copy when it is a C-contiguous int32 array, as returned by
+        :func:`fixed_degree_indices_parallel` or
+        :func:`lowrank_rnn.connectivity.fixed_degree_indices`.
+    scale : float
+        1 for the rescaled matrix of eq 12 (outlier ``C sigma_mn``, eq 13); ``1/N`` for
+        ``X ⊙ m n^T / N`` (outlier ``C sigma_mn / N``, eq 10).
+    n_threads : int, optional
+        Threads for the products. Default: :func:`default_threads`.
+
+    Notes
+    -----
+    Memory: ``4 N C`` bytes for ``idx``, ``16 N`` for m and n, ``8 C`` x
+    :data:`PRODUCT_BLOCK_ROWS` bytes of shared ones, plus O(N) per product.
+    """
+
+    def __init__(
+        self,
+        m: np.ndarray,
+        n: np.ndarray,
+        idx: np.ndarray,
+        *,
+        scale: float = 1.0,
+        n_threads: int | None = None,
+    ) -> None:
+        m = check_array("m", m, ndim=1).astype(float, copy=False)
+        size = m.shape[0]
+        if size < 1:
+            raise ValueError("m: expected at least one neuron, got an empty array")
+        n = check_array("n", n, shape=(size,)).astype(float, copy=False)
+        idx = np.asarray(idx)
+        if idx.ndim != 2 or idx.shape[0] != size or idx.shape[1] < 1:
+            raise ValueError(
+                f"idx: expected shape ({size}, C) with C >= 1 (row indices of each column's "
+                f"non-zeros), got {idx.shape}"
+            )
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"idx: expected an integer array, got dtype {idx.dtype}")
+        if size > np.iinfo(np.int32).max:
+            raise ValueError(f"m: at most {np.iinfo(np.int32).max} neurons are supported")
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= size:
+            raise ValueError(f"idx: row indices must lie in [0, {size - 1}], got [{lo}, {hi}]")
+        if idx.shape[1] > size:
+            raise ValueError(f"idx: C = {idx.shape[1]} exceeds N = {size}")
+        self.m = m
+        self.n = n
+        self.idx = np.ascontiguousarray(idx, dtype=np.int32)
+        self.scale = check_real("scale", scale)
+        self.n_threads = _check_threads(n_threads)
+        self._blocks: list[tuple[int, int, sp.csr_array]] | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def random(
+        cls,
+        n_neurons: int,
+        c: int,
+        sigma2: float,
+        sigma_mn: float,
+        *,
+        rescaled: bool = True,
+        exact: bool = False,
+        rng: RngLike = None,
+        n_threads: int | None = None,
+    ) -> FixedDegreeRankOne:
+        """Draw the sparse rank-one matrix of Herbert & Ostojic eq 12 (or eq 10).
+
+        m, n from :func:`lowrank_rnn.connectivity.rank_one_loadings` (eq 17–18: variances
+        ``sigma2``, covariance ``sigma_mn``), then X from :func:`fixed_degree_indices_parallel`.
+
+        Parameters
+        ----------
+        n_neurons : int
+        c : int in [1, N]
+            Non-zeros per column.
+        sigma2, sigma_mn : float
+            ``|sigma_mn| <= sigma2``.
+        rescaled : bool
+            True: ``P = X ⊙ m n^T`` (eq 12); False: ``P = X ⊙ m n^T / N``.
+        exact : bool
+            Exact overlaps ``m.n/N = sigma_mn`` (Gram–Schmidt).
+        rng : Generator, int or None
+        n_threads : int, optional
+        """
+        size = check_int("n_neurons", n_neurons, minimum=1, maximum=int(np.iinfo(np.int32).max))
+        c = check_int("c", c, minimum=1, maximum=size)
+        sigma2 = check_real("sigma2", sigma2, minimum=0.0)
+        sigma_mn = check_real("sigma_mn", sigma_mn)
+        if abs(sigma_mn) > sigma2:
+            raise ValueError(
+                f"sigma_mn={sigma_mn}: need |sigma_mn| <= sigma2 = {sigma2} (positive "
+                "semi-definite covariance of m and n)"
+            )
+        threads = _check_threads(n_threads)
+        rng = as_rng(rng)
+        m, n = rank_one_loadings(size, sigma2, sigma_mn, exact=exact, rng=rng)
+        idx = fixed_degree_indices_parallel(size, c, rng=rng, n_threads=threads)
+        return cls(m, n, idx, scale=1.0 if rescaled else 1.0 / size, n_threads=threads)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_neurons(self) -> int:
+        """N."""
+        return int(self.m.shape[0])
+
+    @property
+    def c(self) -> int:
+        """Non-zeros per column."""
+        return int(self.idx.shape[1])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(N, N)``."""
+        return (self.n_neurons, self.n_neurons)
+
+    @property
+    def nnz(self) -> int:
+        """``N C``."""
+        return int(self.idx.size)
+
+    def _block_matrices(self) -> list[tuple[int, int, sp.csr_array]]:
+        """``X^T[a:b]`` as CSR blocks that share ``idx`` (indices) and one block of ones (data)."""
+        if self._blocks is None:
+            size, c = self.idx.shape
+            rows = min(PRODUCT_BLOCK_ROWS, size)
+            ones = np.ones(rows * c)
+            indptr = np.arange(0, rows * c + 1, c, dtype=np.int32)
+            blocks = []
+            for a in range(0, size, rows):
+                b = min(size, a + rows)
+                k = b - a
+                # The arrays are attached after construction: the constructor would copy views
+                # of larger arrays (the point is that the blocks share idx and one block of ones).
+                block = sp.csr_array((k, size), dtype=float)
+                block.indptr = indptr[: k + 1]
+                block.indices = self.idx[a:b].reshape(-1)
+                block.data = ones[: k * c]
+                blocks.append((a, b, block))
+            self._blocks = blocks
+        return self._blocks
+
+    # ------------------------------------------------------------------ products
+    def _check_vector(self, v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v)
+        if v.shape not in ((self.n_neurons,), (self.n_neurons, 1)):
+            raise ValueError(f"v: expected shape ({self.n_neurons},), got {v.shape}")
+        return v.reshape(-1)
+
+    def gather_sum(self, u: np.ndarray) -> np.ndarray:
+        """``X^T u``: ``out[j] = sum_k u[idx[j, k]]`` (shape (N,) -> (N,), real or complex)."""
+        u = self._check_vector(u)
+        if np.iscomplexobj(u):
+            return self.gather_sum(u.real) + 1j * self.gather_sum(u.imag)
+        u = np.ascontiguousarray(u, dtype=float)
+        out = np.empty(self.n_neurons)
+        blocks = self._block_matrices()
+
+        def work(first: int, last: int) -> None:
+            for a, b, block in blocks[first:last]:
+                out[a:b] = block @ u
+
+        per_task = max(1, -(-len(blocks) // (8 * self.n_threads)))
+        _run_blocks(work, len(blocks), per_task, self.n_threads)
+        return out
+
+    def scatter_sum(self, x: np.ndarray) -> np.ndarray:
+        """``X x``: ``out[i] = sum_{(j, k): idx[j, k] = i} x[j]`` (shape (N,) -> (N,))."""
+        x = self._check_vector(x)
+        if np.iscomplexobj(x):
+            return self.scatter_sum(x.real) + 1j * self.scatter_sum(x.imag)
+        size, c = self.idx.shape
+        block = max(1, (1 << 22) // c)
+        parts: list[np.ndarray] = []
+
+        def work(a: int, b: int) -> None:
+            parts.append(
+                np.bincount(self.idx[a:b].reshape(-1), weights=np.repeat(x[a:b], c),
+                            minlength=size)
+            )
+
+        _run_blocks(work, size, block, self.n_threads)
+        return np.sum(parts, axis=0)
+
+    def matvec(self, v: np.ndarray) -> np.ndarray:
+        """``P v = scale * m ⊙ (X (n ⊙ v))``; v of shape (N,) -> (N,)."""
+        v = self._check_vector(v)
+        return (self.scale * self.m) * self.scatter_sum(self.n * v)
+
+    def rmatvec(self, v: np.ndarray) -> np.ndarray:
+        """``P^T v = scale * n ⊙ (X^T (m ⊙ v))``; v of shape (N,) -> (N,)."""
+        v = self._check_vector(v)
+        out = self.gather_sum(self.m * v)
+        out *= self.n
+        if self.scale != 1.0:
+            out *= self.scale
+        return out
+
+    def operator(self) -> LinearOperator:
+        """P as a :class:`scipy.sparse.linalg.LinearOperator` (matvec and rmatvec)."""
+        return LinearOperator(self.shape, matvec=self.matvec, rmatvec=self.rmatvec, dtype=float)
+
+    def transpose_operator(self) -> LinearOperator:
+        """``P^T`` as a LinearOperator: its matvec is the fast gather (used by :meth:`outlier`)."""
+        return LinearOperator(self.shape, matvec=self.rmatvec, rmatvec=self.matvec, dtype=float)
+
+    def to_csr(self) -> sp.csr_array:
+        """P as a scipy CSR array (a reference for checks: ``12 N C`` bytes, for small N)."""
+        size, c = self.idx.shape
+        data = (self.scale * self.m[self.idx]) * self.n[:, None]
+        indptr = np.arange(0, size * c + 1, c, dtype=np.int64)
+        csc = sp.csc_array((data.reshape(-1), self.idx.reshape(-1).copy(), indptr),
+                           shape=(size, size))
+        return sp.csr_array(csc)
+
+    # ------------------------------------------------------------------ spectrum
+    def outlier(
+        self,
+        *,
+        which: str = "LR",
+        tol: float = 1e-8,
+        ncv: int = 4,
+        v0: np.ndarray | None = None,
+        maxiter: int | None = None,
+    ) -> OutlierResult:
+        """The outlier of P by ARPACK on ``P^T`` (same eigenvalues), started from ``v0 = n``.
+
+        Herbert & Ostojic eq 13 predicts ``C sigma_mn`` for the rescaled matrix; ``n`` is close
+        to the left eigenvector of that outlier, so ARPACK converges in a few products when the
+        outlier is well separated from the bulk (radius ``sqrt(C) sigma^2``, eq 14).
+
+        Parameters
+        ----------
+        which : {'LR', 'LM'}
+            Largest real part or largest modulus.
+        tol : float
+            ARPACK relative tolerance (> 0).
+        ncv : int
+            Arnoldi vectors kept (>= 3, < N); ARPACK stores ``8 N ncv`` bytes of them.
+        v0 : ndarray, shape (N,), optional
+            Starting vector (default ``n``).
+        maxiter : int, optional
+            Restarts allowed.
+
+        Returns
+        -------
+        OutlierResult
+        """
+        size = self.n_neurons
+        check_choice("which", which, ("LR", "LM"))
+        tol = check_real("tol", tol, minimum=0.0, min_inclusive=False)
+        ncv = check_int("ncv", ncv, minimum=3)
+        if size < 4 or ncv >= size:
+            raise ValueError(
+                f"ncv={ncv}: ARPACK needs 3 <= ncv < N = {size} (and N >= 4); "
+                "use numpy.linalg.eigvals on to_csr().toarray() for tiny matrices"
+            )
+        if maxiter is not None:
+            maxiter = check_int("maxiter", maxiter, minimum=1)
+        v0 = self.n.copy() if v0 is None else check_array("v0", v0, shape=(size,)).astype(float)
+        if not np.any(v0):
+            raise ValueError("v0: the starting vector must not be zero")
+        count = [0]
+
+        def product(v: np.ndarray) -> np.ndarray:
+            count[0] += 1
+            return self.rmatvec(v)
+
+        op = LinearOperator(self.shape, matvec=product, dtype=float)
+        try:
+            vals = eigs(op, k=1, which=which, v0=v0, ncv=ncv, tol=tol, maxiter=maxiter,
+                        return_eigenvectors=False)
+        except ArpackNoConvergence as err:  # pragma: no cover - depends on the matrix
+            if err.eigenvalues.size == 0:
+                raise
+            vals = err.eigenvalues
+        return OutlierResult(complex(vals[0]), count[0])
+
