@@ -1,0 +1,198 @@
+"""``lowrank-rnn sweep``: a parameter grid × seeds from a TOML file, on Dask, resumable."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import tomllib
+import typer
+
+__all__ = ["load_config", "register", "sweep_command"]
+
+_TOP_KEYS = ("function", "seeds", "grid", "fixed", "run")
+_RUN_KEYS = ("store", "scheduler", "workers")
+
+HELP = """Run a parameter sweep described by CONFIG.toml; store it (resumable) in STORE.
+
+\b
+CONFIG.toml:
+  function = "gaussian_radius"  # or "rank_one_spectrum",
+                                # or "package.module:function"
+  seeds = 50                    # seeds 0..49, or a list: seeds = [0, 1, 2]
+  [fixed]                       # optional: the same at every point
+  n_neurons = 1000
+  g = 1.0
+  [grid]                        # a dimension per parameter: list or range
+  sparsity = { start = 0.0, stop = 0.95, num = 20 }  # linspace(0, 0.95, 20)
+  # sparsity = [0.0, 0.5, 0.9]
+  [run]                         # optional: store, scheduler, workers
+  workers = 2
+
+\b
+Points already in STORE (same function, version, parameters and seed)
+are reused: an interrupted sweep continues where it stopped. Read the
+result with lowrank_rnn.sweep.load_sweep(STORE).
+"""
+
+
+def _grid_values(name: str, spec: Any) -> list[Any]:
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - {"start", "stop", "num"})
+        if unknown or not {"start", "stop", "num"} <= set(spec):
+            raise ValueError(
+                f"grid.{name}={spec!r}: a range needs exactly start, stop and num "
+                "(values = linspace(start, stop, num))"
+            )
+        import numpy as np
+
+        from lowrank_rnn._validate import check_int, check_real
+
+        num = check_int(f"grid.{name}.num", spec["num"], minimum=0)
+        start = check_real(f"grid.{name}.start", spec["start"])
+        stop = check_real(f"grid.{name}.stop", spec["stop"])
+        return [float(round(v, 12)) for v in np.linspace(start, stop, num)]
+    if not isinstance(spec, list):
+        raise ValueError(f"grid.{name}={spec!r}: expected a list of values or a range table")
+    return spec
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and check a sweep TOML file.
+
+    Returns
+    -------
+    dict with ``func`` (callable), ``function`` (its name), ``grid``, ``seeds``, ``fixed`` and
+    ``run`` (store, scheduler, workers defaults).
+    """
+    from lowrank_rnn.sweep import get_sweep_function
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config={str(path)!r}: no such file")
+    try:
+        cfg = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"config={str(path)!r}: not valid TOML ({err})") from None
+    unknown = sorted(set(cfg) - set(_TOP_KEYS))
+    if unknown:
+        raise ValueError(
+            f"config key {unknown[0]!r}: unknown; allowed: {', '.join(_TOP_KEYS)}"
+        )
+    for key in ("function", "grid", "seeds"):
+        if key not in cfg:
+            raise ValueError(f"config={str(path)!r}: missing {key!r}")
+    if not isinstance(cfg["grid"], dict):
+        raise ValueError("grid: expected a table [grid] of parameter = values")
+    fixed = cfg.get("fixed", {})
+    if not isinstance(fixed, dict):
+        raise ValueError("fixed: expected a table [fixed] of parameter = value")
+    run = cfg.get("run", {})
+    if not isinstance(run, dict) or set(run) - set(_RUN_KEYS):
+        bad = sorted(set(run) - set(_RUN_KEYS)) if isinstance(run, dict) else [run]
+        raise ValueError(f"run: unknown key {bad[0]!r}; allowed: {', '.join(_RUN_KEYS)}")
+    return {
+        "function": cfg["function"],
+        "func": get_sweep_function(cfg["function"]),
+        "grid": {k: _grid_values(k, v) for k, v in cfg["grid"].items()},
+        "seeds": cfg["seeds"],
+        "fixed": fixed,
+        "run": run,
+    }
+
+
+def _summary_rows(ds: Any, limit: int = 40) -> tuple[list[str], list[list[str]]]:
+    """Mean ± SD over seeds of each scalar output at each grid point (first ``limit`` points)."""
+    first = next(iter(ds.data_vars.values()))
+    grid_dims = [d for d in first.dims if d in ds.coords and d != "seed"]
+    scalars = [v for v in ds.data_vars if set(ds[v].dims) == {*grid_dims, "seed"}]
+    mean, sd = ds[scalars].mean("seed"), ds[scalars].std("seed")
+    stacked_m = mean.stack(point=grid_dims)
+    stacked_s = sd.stack(point=grid_dims)
+    rows = []
+    for i in range(min(limit, stacked_m.sizes["point"])):
+        pm, ps = stacked_m.isel(point=i), stacked_s.isel(point=i)
+        row = [f"{pm[d].item():g}" if not isinstance(pm[d].item(), str) else pm[d].item()
+               for d in grid_dims]
+        for v in scalars:
+            m, s = float(pm[v].real), float(ps[v].real)
+            row.append(f"{m:.4g} ± {s:.2g}" if math.isfinite(s) else f"{m:.4g}")
+        rows.append(row)
+    return [*grid_dims, *scalars], rows
+
+
+def sweep_command(
+    config: Annotated[Path, typer.Argument(help="The sweep's TOML file (format below).")],
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Address of an existing Dask scheduler, "
+                     "e.g. tcp://10.0.0.5:8786 (default: a local cluster)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Local Dask worker processes (default: one per CPU); "
+                     "0 runs serially in this process."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Results store (default: CONFIG's name + .sweep in the "
+                     "current directory)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    from lowrank_rnn._validate import check_int
+    from lowrank_rnn.sweep import run_sweep
+
+    cfg = load_config(config)
+    run = cfg["run"]
+    scheduler = scheduler if scheduler is not None else run.get("scheduler")
+    workers = workers if workers is not None else run.get("workers")
+    if workers is not None:
+        workers = check_int("workers", workers, minimum=0)
+    store = out if out is not None else Path(run.get("store") or f"{Path(config).stem}.sweep")
+    ds = run_sweep(cfg["func"], cfg["grid"], cfg["seeds"], fixed=cfg["fixed"], store=store,
+                   scheduler=scheduler, workers=workers, progress=True, label=cfg["function"])
+    info = {
+        "store": str(store),
+        "dataset": str(Path(store) / "dataset.zarr"),
+        "function": ds.attrs["function"],
+        "dims": {k: int(v) for k, v in ds.sizes.items()},
+        "variables": list(ds.data_vars),
+        "points": int(ds.attrs["points_computed"] + ds.attrs["points_reused"]),
+        "computed": int(ds.attrs["points_computed"]),
+        "reused": int(ds.attrs["points_reused"]),
+        "runner": ds.attrs["runner"],
+        "seconds": float(ds.attrs["seconds"]),
+    }
+    if as_json:
+        typer.echo(json.dumps(info))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    header, rows = _summary_rows(ds)
+    table = Table(title=f"{cfg['function']}: mean ± SD over {ds.sizes['seed']} seed(s)")
+    for h in header:
+        table.add_column(h, justify="right")
+    for r in rows:
+        table.add_row(*r)
+    con = Console()
+    con.print(table)
+    n_grid = info["points"] // ds.sizes["seed"]
+    if len(rows) < n_grid:
+        con.print(f"(first {len(rows)} of {n_grid} grid points shown)")
+    con.print(
+        f"{info['points']} points ({info['computed']} computed, {info['reused']} reused) in "
+        f"{info['seconds']:.1f} s on {info['runner']}; dataset: {info['dataset']}"
+    )
+
+
+sweep_command.__doc__ = HELP
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``sweep`` command to ``app``."""
+    # escape the TOML table headers from rich markup in the help text
+    app.command("sweep", help=HELP.replace("[", "\\["))(sweep_command)
