@@ -1,0 +1,101 @@
+"""``lowrank-rnn psychometric``: psychometric curve of the Go/Nogo evidence-accumulation task
+(Herbert & Ostojic 2022, Fig 6) for a sparse rank-one network (or its dense + Gaussian twin)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+
+__all__ = ["register", "psychometric_command"]
+
+
+def psychometric_command(
+    n_neurons: Annotated[int, typer.Option("--n-neurons", help="Number of neurons N.")] = 2000,
+    c: Annotated[int, typer.Option("--c", help="Non-zeros per column C (eq 12).")] = 100,
+    sigma2: Annotated[float, typer.Option("--sigma2", help="Variance of m and n.")] = 0.1,
+    sigma_mn: Annotated[float, typer.Option("--sigma-mn", help="Covariance of m and n.")] = 0.06,
+    g: Annotated[
+        Optional[float],  # noqa: UP045 - typer needs Optional
+        typer.Option("--g", help="Use the dense (C/N) m n^T plus a Gaussian part of strength g "
+                                 "(Fig 6E/F) instead of the sparse network."),
+    ] = None,
+    strengths: Annotated[
+        int, typer.Option("--strengths", help="Number of stimulus strengths in [0, 1].")
+    ] = 12,
+    repeats: Annotated[int, typer.Option("--repeats", help="Trials per strength.")] = 50,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fraction of positive mean readouts over the final window against stimulus strength."""
+    from rich.progress import Progress
+
+    from lowrank_rnn._validate import check_int, check_real
+    from lowrank_rnn.analysis import psychometric_curve
+    from lowrank_rnn.simulate import simulate
+    from lowrank_rnn.spectrum import theory_bulk_radius, theory_total_radius
+    from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
+
+    t0 = time.perf_counter()
+    n = check_int("n_neurons", n_neurons, minimum=4)
+    c = check_int("c", c, minimum=1, maximum=n)
+    k = check_int("strengths", strengths, minimum=2)
+    r = check_int("repeats", repeats, minimum=1)
+    if g is not None:
+        g = check_real("g", g, minimum=0.0)
+    check_real("sigma2", sigma2, minimum=0.0)
+    if not 0 <= sigma_mn <= sigma2:
+        raise ValueError(f"sigma_mn={sigma_mn}: must be in [0, sigma2 = {sigma2}]")
+    dense = g is not None
+    en = evidence_network(n, sigma2, sigma_mn, c=c, dense=dense, g=g or 0.0, rng=seed)
+    levels = np.linspace(0.0, 1.0, k)
+    tb = evidence_trials(levels, r, rng=seed + 1)
+    chunk = 120  # trials per batch: progress updates without losing the batched speed
+    zs = []
+    with Progress(transient=True, disable=as_json) as progress:
+        task = progress.add_task("simulating trials", total=tb.batch)
+        for a in range(0, tb.batch, chunk):
+            b = min(tb.batch, a + chunk)
+            tr = simulate(en.net, tb.inputs[a:b], en.x0, dt=tb.dt, dtype=np.float32,
+                          keep_x=False)
+            zs.append(tr.z)
+            progress.advance(task, b - a)
+    z = np.concatenate(zs)
+    curve = psychometric_curve(z, tb.info["strength"], window_steps=tb.info["window_steps"])
+    if dense:
+        radius = float(g)
+    else:
+        radius = theory_total_radius(
+            theory_bulk_radius(sigma2, n_neurons=n, c=c, rescaled=True), 0.0
+        )
+    out = {
+        "strengths": curve["strengths"].tolist(),
+        "p_positive": curve["p_positive"].tolist(),
+        "outlier": en.outlier,
+        "bulk_radius": radius,
+        "seconds": time.perf_counter() - t0,
+    }
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    kind = f"dense + Gaussian g={g}" if dense else f"sparse C={c}"
+    table = Table(title=f"Psychometric curve ({kind}, N={n}, λ1={en.outlier:.3g}, "
+                        f"R={radius:.3g})")
+    table.add_column("strength", justify="right")
+    table.add_column("P(readout > 0)", justify="right")
+    for s_, p_ in zip(out["strengths"], out["p_positive"], strict=True):
+        table.add_row(f"{s_:.3f}", f"{p_:.2f}")
+    console = Console()
+    console.print(table)
+    console.print(f"{out['seconds']:.1f} s")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``psychometric`` command to ``app``."""
+    app.command("psychometric")(psychometric_command)
