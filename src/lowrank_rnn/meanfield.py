@@ -311,8 +311,22 @@ def gaussian_averages(
     mu, delta = np.broadcast_arrays(np.asarray(mu, dtype=float), np.asarray(delta, dtype=float))
     if np.any(delta < -1e-12):
         raise ValueError(f"delta: variances must be >= 0, got min {delta.min():.3g}")
+    return _averages(phi, mu, delta, orders, n_quad)
+
+
+def _averages(
+    phi: str, mu: np.ndarray, delta: np.ndarray, orders: tuple[int, ...], n_quad: int
+) -> dict[int, np.ndarray]:
+    """:func:`gaussian_averages` without argument checks (``mu``, ``delta`` same shape)."""
     s = np.sqrt(np.clip(delta, 0.0, None))
     out: dict[int, np.ndarray] = {}
+    if not np.any(s > 0):  # point masses: the derivatives themselves
+        if phi == "tanh":
+            return _tanh_derivs(mu, orders)
+        if phi == "relu":
+            pos = (mu > 0).astype(float)
+            table = {0: np.maximum(mu, 0.0), 1: pos, 2: 0.0 * mu, 3: 0.0 * mu}
+            return {o: table[o] for o in orders}
     if phi == "linear":
         for o in orders:
             out[o] = mu.copy() if o == 0 else (np.ones_like(mu) if o == 1 else np.zeros_like(mu))
@@ -424,12 +438,17 @@ def latent_drive(
     ndarray, shape (..., R)
     """
     z, _, lead = _prepare_points(mix, kappa, v)
+    n_quad = check_int("n_quad", n_quad, minimum=1)
+    return _drive(mix, z, n_quad).reshape(lead + (mix.rank,))
+
+
+def _drive(mix: GaussianMixture, z: np.ndarray, n_quad: int) -> np.ndarray:
+    """``G`` for stacked points ``z = (kappa, v)`` of shape (B, R + K), no checks."""
     st = _statistics(mix, z)
-    av = gaussian_averages(mix.phi, st["mu"], st["delta"], orders=(0, 1), n_quad=n_quad)
+    av = _averages(mix.phi, st["mu"], st["delta"], (0, 1), n_quad)
     b = _blocks(mix)
     alpha = mix.fractions
-    G = (av[0] * alpha) @ b["a_n"] + np.einsum("bp,bpr->br", av[1] * alpha, st["C"])
-    return G.reshape(lead + (mix.rank,))
+    return (av[0] * alpha) @ b["a_n"] + np.einsum("bp,bpr->br", av[1] * alpha, st["C"])
 
 
 def latent_vector_field(
@@ -603,11 +622,13 @@ def latent_trajectory(
     if k.ndim != 2 or k.shape[1] != mix.rank:
         raise ValueError(f"kappa0: expected shape (R,) or (batch, R) with R = {mix.rank}, "
                          f"got {np.shape(kappa0)}")
-    _prepare_points(mix, k, v)  # validates v
+    n_quad = check_int("n_quad", n_quad, minimum=1)
+    z0, _, _ = _prepare_points(mix, k, v)  # validates v
+    vv = z0[:, mix.rank :]
     k = k.copy()
 
     def f(y: np.ndarray) -> np.ndarray:
-        return latent_vector_field(mix, y, v, n_quad=n_quad)
+        return (_drive(mix, np.concatenate([y, vv], axis=1), n_quad) - y) / mix.tau
 
     n_saved = n_steps // save_every + 1
     out = np.empty((k.shape[0], n_saved, mix.rank))
