@@ -241,7 +241,9 @@ def mixture_loadings(
         )
     means = check_array("means", np.asarray(means, dtype=float), ndim=2)
     if means.shape[0] != p:
-        raise ValueError(f"means: expected shape ({p}, D), one row per population, got {means.shape}")
+        raise ValueError(
+            f"means: expected shape ({p}, D), one row per population, got {means.shape}"
+        )
     d = means.shape[1]
     covs = check_array("covs", np.asarray(covs, dtype=float), shape=(p, d, d))
     for k in range(p):

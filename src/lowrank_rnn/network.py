@@ -226,7 +226,9 @@ class LowRankRNN:
                 out = J.T @ v
                 return out if extra is None else out + extra.T @ v
 
-            return LinearOperator((n, n), matvec=matvec, rmatvec=rmatvec, matmat=matvec, dtype=dtype)
+            return LinearOperator(
+                (n, n), matvec=matvec, rmatvec=rmatvec, matmat=matvec, dtype=dtype
+            )
 
         def matvec(v: np.ndarray) -> np.ndarray:
             out = s * (M @ (N.T @ v))

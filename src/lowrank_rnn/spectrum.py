@@ -33,6 +33,9 @@ __all__ = [
     "theory_bulk_radius",
     "theory_outlier_sd",
     "theory_total_radius",
+    "theory_bulk_radius_profile",
+    "edge_bias",
+    "edge_sd",
     "spectral_regime",
 ]
 
@@ -111,6 +114,54 @@ def theory_bulk_radius(
     p = density(sparsity=sparsity, c=c, n_neurons=n)
     a = 1.0 if rescaled else 1.0 / n
     return a * sigma2 * np.sqrt(n * p * (1.0 - p))
+
+
+def theory_bulk_radius_profile(
+    sigma2: float,
+    sigma_mn: float,
+    *,
+    n_neurons: int,
+    sparsity: float | None = None,
+    c: int | None = None,
+    rescaled: bool = False,
+) -> float:
+    """Bulk radius from the variance profile, ``a sqrt(N p (1-p) (sigma^4 + 2 sigma_mn^2))``.
+
+    A refinement derived for this library (not in the paper): conditionally on m and n the entries
+    of ``P* = a (X - p) ⊙ m n^T`` are independent with variance profile
+    ``V_ij = a^2 p (1-p) m_i^2 n_j^2``, and the spectral radius of a matrix with a variance profile
+    is ``sqrt(rho(V))`` (Cook, Hachem, Najim & Renfrew 2018). ``rho(V) = a^2 p (1-p) sum_i m_i^2
+    n_i^2``, whose mean is ``a^2 p (1-p) N (sigma^4 + 2 sigma_mn^2)`` for Gaussian m, n. It reduces
+    to eq 9/11/14 when ``sigma_mn = 0``.
+    """
+    base = theory_bulk_radius(sigma2, n_neurons=n_neurons, sparsity=sparsity, c=c,
+                              rescaled=rescaled)
+    sigma_mn = check_real("sigma_mn", sigma_mn)
+    if sigma2 == 0:
+        return 0.0
+    return base * float(np.sqrt(1.0 + 2.0 * sigma_mn**2 / sigma2**2))
+
+
+def _gamma(n: int) -> float:
+    return max(1.0, float(np.log(n / (2 * np.pi)) - 2 * np.log(np.log(n))))
+
+
+def edge_bias(n_neurons: int) -> float:
+    """Relative finite-N bias of the largest modulus of an i.i.d. N x N matrix (circular law).
+
+    For the real Ginibre ensemble the spectral radius is ``1 + sqrt(gamma_N / 4N) + G /
+    sqrt(4 N gamma_N)`` with G Gumbel-distributed and ``gamma_N = log(N / 2 pi) - 2 log log N``
+    (Rider 2003); this returns the mean excess ``sqrt(gamma_N / 4N) + 0.5772 / sqrt(4 N gamma_N)``.
+    """
+    n = check_int("n_neurons", n_neurons, minimum=2)
+    g = _gamma(n)
+    return float(np.sqrt(g / (4 * n)) + 0.5772 / np.sqrt(4 * n * g))
+
+
+def edge_sd(n_neurons: int) -> float:
+    """Relative standard deviation of the largest modulus (Gumbel sd ``pi/sqrt(6)`` scaled)."""
+    n = check_int("n_neurons", n_neurons, minimum=2)
+    return float(np.pi / np.sqrt(6) / np.sqrt(4 * n * _gamma(n)))
 
 
 def theory_total_radius(bulk_lowrank: float, bulk_random: float) -> float:

@@ -45,7 +45,10 @@ _TABLE: dict[str, tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray
 }
 
 
-def get_phi(name: str) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+Fn = Callable[[np.ndarray], np.ndarray]
+
+
+def get_phi(name: str) -> tuple[Fn, Fn]:
     """Return ``(phi, phi_prime)`` for a transfer-function name in :data:`PHI_NAMES`."""
     check_choice("phi", name, PHI_NAMES)
     return _TABLE[name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,7 +13,7 @@ __all__ = ["register", "reproduce_command"]
 
 def reproduce_command(
     papers: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Argument(
             help="Papers to reproduce: herbert2022, newlook, beiran2021, valente2022, "
             "linearization (default: all)."
@@ -25,10 +25,10 @@ def reproduce_command(
     out: Annotated[Path, typer.Option("--out", help="Output directory.")] = Path("results"),
     seed: Annotated[int, typer.Option("--seed", help="Base random seed.")] = 0,
     scheduler: Annotated[
-        Optional[str], typer.Option("--scheduler", help="Dask scheduler address for --full.")
+        str | None, typer.Option("--scheduler", help="Dask scheduler address for --full.")
     ] = None,
     workers: Annotated[
-        Optional[int], typer.Option("--workers", help="Local Dask workers for --full.")
+        int | None, typer.Option("--workers", help="Local Dask workers for --full.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
     strict: Annotated[

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,10 +17,10 @@ def spectrum_command(
     sigma2: Annotated[float, typer.Option("--sigma2", help="Variance of m and n (eq 4).")],
     sigma_mn: Annotated[float, typer.Option("--sigma-mn", help="Covariance of m and n (eq 4).")],
     sparsity: Annotated[
-        Optional[float], typer.Option("--sparsity", help="Bernoulli fraction s of zeros.")
+        float | None, typer.Option("--sparsity", help="Bernoulli fraction s of zeros.")
     ] = None,
     c: Annotated[
-        Optional[int], typer.Option("--c", help="Exactly C non-zeros per column.")
+        int | None, typer.Option("--c", help="Exactly C non-zeros per column.")
     ] = None,
     rescaled: Annotated[
         bool, typer.Option("--rescaled", help="Use P = X ⊙ m n^T (eq 12) instead of /N.")
@@ -32,10 +32,10 @@ def spectrum_command(
     ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     plot: Annotated[
-        Optional[Path], typer.Option("--plot", help="Draw the eigenvalues to this image file.")
+        Path | None, typer.Option("--plot", help="Draw the eigenvalues to this image file.")
     ] = None,
 ) -> None:
-    """Measure the outlier and bulk radius of a (sparse) rank-one network and compare with theory."""
+    """Measure outlier and bulk radius of a (sparse) rank-one network against theory."""
     from lowrank_rnn.connectivity import rank_one_network
     from lowrank_rnn.spectrum import (
         measure_spectrum,

@@ -73,7 +73,8 @@ class Checks:
         self.rows: list[Check] = []
 
     def _add(self, name: str, measured: Any, expected: Any, tol: Any, passed: bool) -> bool:
-        self.rows.append(Check(self.paper, self.figure, name, measured, expected, tol, bool(passed)))
+        row = Check(self.paper, self.figure, name, measured, expected, tol, bool(passed))
+        self.rows.append(row)
         return bool(passed)
 
     def close(self, name: str, measured: float, expected: float, tol: float) -> bool:

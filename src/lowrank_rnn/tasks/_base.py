@@ -45,7 +45,8 @@ class TrialBatch:
             )
         if self.inputs.shape[:2] != self.targets.shape[:2]:
             raise ValueError(
-                f"inputs {self.inputs.shape} and targets {self.targets.shape}: batch and time differ"
+                f"inputs {self.inputs.shape} and targets {self.targets.shape}: "
+                "batch and time differ"
             )
         if self.mask.shape != self.targets.shape:
             raise ValueError(f"mask: expected shape {self.targets.shape}, got {self.mask.shape}")

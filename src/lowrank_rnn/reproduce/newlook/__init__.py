@@ -1,4 +1,4 @@
-""""A new look at low-rank RNNs": closed-form embedding (Figs 1–4) and the BPTT comparison (Fig 5)."""
+""""A new look at low-rank RNNs": closed-form embedding (Figs 1–4) and BPTT (Fig 5)."""
 
 from lowrank_rnn.reproduce._core import Paper
 from lowrank_rnn.reproduce.newlook.bptt import FIGURES as _BPTT

@@ -1,0 +1,341 @@
+"""Herbert & Ostojic 2022, Figs 1–3: eigenspectra of sparse full-rank and rank-one matrices.
+
+Each panel's curve is the mean ± sd over instances of the measured quantity against the theory
+line. Check rows compare the mean with theory using tolerances derived from finite-N
+fluctuations: the circular-law edge bias :func:`~lowrank_rnn.spectrum.edge_bias`, the spread
+measured over instances (standard error of the mean) and, for outliers,
+:func:`~lowrank_rnn.spectrum.theory_outlier_sd`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lowrank_rnn.connectivity import gaussian_matrix, rank_one_network
+from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings
+from lowrank_rnn.spectrum import (
+    bulk_radius,
+    edge_bias,
+    eigenvalues,
+    theory_bulk_radius,
+    theory_bulk_radius_profile,
+    theory_gaussian_radius,
+    theory_outlier,
+    theory_outlier_sd,
+)
+
+PAPER_KEY = "herbert2022"
+
+
+# --------------------------------------------------------------------------- point functions
+def gaussian_radius_point(n: int, g: float, sparsity: float = 0.0, c: int = 0, seed: int = 0
+                          ) -> dict[str, float]:
+    """Spectral radius (largest |lambda|) of one sparsified Gaussian matrix (Fig 1C–E)."""
+    J = gaussian_matrix(int(n), g, sparsity=sparsity or None, c=int(c) or None, rng=seed)
+    J = J.toarray() if hasattr(J, "toarray") else J
+    return {"radius": float(np.abs(np.linalg.eigvals(J)).max())}
+
+
+def rank_one_point(
+    n: int, sigma2: float, sigma_mn: float, sparsity: float = 0.0, c: int = 0,
+    rescaled: bool = False, seed: int = 0,
+) -> dict[str, float]:
+    """Outlier (largest real part) and bulk radius of one sparse rank-one matrix (Figs 2–3)."""
+    net = rank_one_network(int(n), sigma2, sigma_mn, sparsity=sparsity or None,
+                           c=int(c) or None, rescaled=bool(rescaled), rng=seed)
+    ev = eigenvalues(net)
+    return {"outlier": float(ev[0].real), "bulk": bulk_radius(ev, 1)}
+
+
+def _sweep(func: Callable[..., dict[str, float]], grid: list[dict[str, Any]], n_inst: int,
+           settings: Settings) -> dict[str, np.ndarray]:
+    """Evaluate ``func`` on every grid point × instance; arrays of shape (len(grid), n_inst)."""
+    seeds = [settings.seed * 100_003 + 7919 * i for i in range(n_inst)]
+    out: dict[str, list[list[float]]] = {}
+    for point in grid:
+        rows: dict[str, list[float]] = {}
+        for s in seeds:
+            for k, v in func(**point, seed=s).items():
+                rows.setdefault(k, []).append(v)
+        for k, v in rows.items():
+            out.setdefault(k, []).append(v)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def _rel_tol(samples: np.ndarray, theory: np.ndarray, n: np.ndarray | int) -> np.ndarray:
+    """Relative tolerance: twice the edge bias plus four standard errors (pooled rel. sd)."""
+    rel = samples / theory[:, None]
+    pooled = float(np.sqrt(np.mean(np.var(rel, axis=1, ddof=1)))) if samples.shape[1] > 1 else 0.1
+    bias = np.array([edge_bias(int(v)) for v in np.broadcast_to(n, theory.shape)])
+    return 2 * bias + 4 * pooled / np.sqrt(samples.shape[1])
+
+
+def _bulk_measurable(th_outlier: np.ndarray, th_bulk: np.ndarray) -> np.ndarray:
+    """Points where the bulk edge is measurable: outlier well outside (> 1.5 R) or inside (< R/2).
+
+    In between, the outlier mixes with the bulk edge and removing "the largest eigenvalue" is
+    ambiguous (the paper's Fig 3D draws these predictions dashed for the same reason).
+    """
+    ratio = np.abs(th_outlier) / th_bulk
+    return (ratio > 1.5) | (ratio < 0.5)
+
+
+def _check_curve(checks: Checks, name: str, samples: np.ndarray, theory: np.ndarray,
+                 rtol: np.ndarray) -> None:
+    """One row: the worst |mean/theory - 1| against its tolerance over the curve."""
+    dev = np.abs(samples.mean(axis=1) / theory - 1.0)
+    excess = dev - rtol
+    worst = int(np.argmax(excess))
+    checks.holds(
+        name, bool(np.all(dev <= rtol)), f"{dev[worst]:.3f}",
+        f"|mean/theory - 1| <= tol at every point (worst point tol {rtol[worst]:.3f})",
+    )
+
+
+# --------------------------------------------------------------------------- Fig 1
+def fig1(settings: Settings) -> FigureData:
+    """Fig 1: spectral radius of sparse Gaussian matrices, R = g sqrt(1-s) (eq 6) / g sqrt(C/N)."""
+    q = settings.quick
+    checks = Checks(PAPER_KEY, "Fig 1")
+    n_b = 300
+    ev_b = {s: np.linalg.eigvals(_dense(gaussian_matrix(n_b, 1.0, sparsity=s or None,
+                                                        rng=settings.seed))) for s in (0.0, 0.5)}
+    n_c, k = (400, 4) if q else (1000, 50)
+    s_levels = np.round(np.linspace(0.0, 0.9 if q else 0.95, 8 if q else 20), 4)
+    c_res = _sweep(gaussian_radius_point, [{"n": n_c, "g": 1.0, "sparsity": s} for s in s_levels],
+                   k, settings)["radius"]
+    th_c = np.array([theory_gaussian_radius(1.0, sparsity=s) for s in s_levels])
+    _check_curve(checks, "C: mean radius vs g sqrt(1-s) (eq 6)", c_res, th_c,
+                 _rel_tol(c_res, th_c, n_c))
+    c_fix = 50 if q else 200
+    n_d = np.array([100, 200, 400, 700] if q else [250, 400, 600, 1000, 1500, 2000])
+    d_res = _sweep(gaussian_radius_point, [{"n": int(n), "g": 1.0, "c": c_fix} for n in n_d],
+                   k, settings)["radius"]
+    th_d = np.array([theory_gaussian_radius(1.0, c=c_fix, n_neurons=int(n)) for n in n_d])
+    _check_curve(checks, f"D/E: mean radius vs g sqrt(C/N), C = {c_fix}", d_res, th_d,
+                 _rel_tol(d_res, th_d, n_d))
+    checks.holds("C: radius decreases monotonically with s",
+                 bool(np.all(np.diff(c_res.mean(1)) < 0)), "monotone" if np.all(
+                     np.diff(c_res.mean(1)) < 0) else "not monotone", "strictly decreasing")
+    data = {"ev_b": ev_b, "s": s_levels, "c_res": c_res, "th_c": th_c, "n_d": n_d,
+            "d_res": d_res, "th_d": th_d, "c_fix": c_fix}
+    return FigureData(data, checks, {"g": 1.0, "N (B)": n_b, "N (C)": n_c, "instances": k,
+                                     "C (D/E)": c_fix, "seed": settings.seed})
+
+
+def _dense(J: Any) -> np.ndarray:
+    return J.toarray() if hasattr(J, "toarray") else np.asarray(J)
+
+
+def plot_fig1(fd: FigureData, path: Path) -> None:
+    """Draw Fig 1 (B: spectra; C: radius vs s; D: radius vs N; E: radius vs 1 - C/N)."""
+    import matplotlib.pyplot as plt
+
+    from lowrank_rnn.plotting import plot_eigenvalues, plot_mean_sd
+
+    d = fd.data
+    fig, axes = plt.subplots(1, 5, figsize=(19, 3.8))
+    for ax, s in zip(axes[:2], (0.0, 0.5), strict=True):
+        plot_eigenvalues(ax, d["ev_b"][s], radius=np.sqrt(1 - s), unit_circle=True)
+        ax.set_title(f"B: N=300, g=1, s={s}")
+    plot_mean_sd(axes[2], d["s"], d["c_res"], d["th_c"])
+    axes[2].set(xlabel="sparsity s", ylabel="spectral radius R", title="C: N fixed")
+    plot_mean_sd(axes[3], d["n_d"], d["d_res"], d["th_d"])
+    axes[3].set(xlabel="N", ylabel="R", title=f"D: C = {d['c_fix']}")
+    plot_mean_sd(axes[4], 1 - d["c_fix"] / d["n_d"], d["d_res"], d["th_d"])
+    axes[4].set(xlabel="sparsity 1 - C/N", ylabel="R", title="E")
+    for ax in axes[2:]:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=90)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- Fig 2
+def _rank_one_checks(checks: Checks, label: str, res: dict[str, np.ndarray], sigma2: float,
+                     sigma_mn: float, points: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    th_o = np.array([theory_outlier(sigma_mn, n_neurons=p["n"], sparsity=p.get("sparsity") or None,
+                                    c=p.get("c") or None, rescaled=p.get("rescaled", False))
+                     for p in points])
+    kw = [dict(n_neurons=p["n"], sparsity=p.get("sparsity") or None, c=p.get("c") or None,
+               rescaled=p.get("rescaled", False)) for p in points]
+    th_b = np.array([theory_bulk_radius(sigma2, **w) for w in kw])
+    th_bp = np.array([theory_bulk_radius_profile(sigma2, sigma_mn, **w) for w in kw])
+    sd_o = np.array([theory_outlier_sd(sigma2, sigma_mn, **w) for w in kw])
+    k = res["outlier"].shape[1]
+    visible = th_o > 1.5 * th_bp
+    dev_o = np.abs(res["outlier"].mean(1) - th_o)
+    tol_o = 4 * sd_o / np.sqrt(k)
+    v = np.flatnonzero(visible)
+    if v.size:
+        w = v[np.argmax((dev_o - tol_o)[v])]
+        checks.holds(f"{label}: mean outlier vs theory (visible outliers, 4 sd/sqrt(k))",
+                     bool(np.all(dev_o[v] <= tol_o[v])), f"{dev_o[w]:.4f}",
+                     f"|mean - theory| <= {tol_o[w]:.4f} at the worst point")
+    n_arr = np.array([p["n"] for p in points])
+    sel = _bulk_measurable(th_o, th_bp)
+    tol_b = _rel_tol(res["bulk"][sel], th_bp[sel], n_arr[sel])
+    _check_curve(checks, f"{label}: mean bulk radius vs variance-profile theory",
+                 res["bulk"][sel], th_bp[sel], tol_b)
+    corr = th_bp[sel] / th_b[sel] - 1.0
+    _check_curve(checks, f"{label}: mean bulk radius vs paper's eq (tol + profile term)",
+                 res["bulk"][sel], th_b[sel], tol_b + corr)
+    return {"th_o": th_o, "th_b": th_b, "th_bp": th_bp}
+
+
+def fig2(settings: Settings) -> FigureData:
+    """Fig 2: outlier (1-s) sigma_mn (eq 7) and bulk sigma^2 sqrt(s(1-s)/N) (eq 9); C version."""
+    q = settings.quick
+    checks = Checks(PAPER_KEY, "Fig 2")
+    ev_a = {s: eigenvalues(rank_one_network(300, 16.0, 1.44, sparsity=s or None,
+                                            rng=settings.seed)) for s in (0.0, 0.5)}
+    n_b, k = (500, 4) if q else (1000, 50)
+    s_levels = np.round(np.linspace(0.1, 0.9 if q else 0.95, 7 if q else 18), 4)
+    pts_b = [{"n": n_b, "sigma2": 16.0, "sigma_mn": 4.0, "sparsity": float(s)} for s in s_levels]
+    res_b = _sweep(rank_one_point, pts_b, k, settings)
+    th_b = _rank_one_checks(checks, "B/C (fraction s)", res_b, 16.0, 4.0, pts_b)
+    c_fix = 50 if q else 200
+    n_d = [100, 200, 400, 700] if q else [250, 400, 600, 1000, 1500, 2000]
+    pts_d = [{"n": n, "sigma2": 16.0, "sigma_mn": 4.0, "c": c_fix} for n in n_d]
+    res_d = _sweep(rank_one_point, pts_d, k, settings)
+    th_d = _rank_one_checks(checks, f"D (C = {c_fix})", res_d, 16.0, 4.0, pts_d)
+    data = {"ev_a": ev_a, "s": s_levels, "res_b": res_b, "th_b": th_b, "n_d": np.array(n_d),
+            "res_d": res_d, "th_d": th_d, "c_fix": c_fix}
+    return FigureData(data, checks, {"sigma2": 16.0, "sigma_mn (A)": 1.44, "sigma_mn (B-D)": 4.0,
+                                     "N (B/C)": n_b, "instances": k, "seed": settings.seed})
+
+
+def plot_fig2(fd: FigureData, path: Path) -> None:
+    """Draw Fig 2 (A: spectra; B: outlier vs s; C: bulk vs s; D: both vs N at fixed C)."""
+    import matplotlib.pyplot as plt
+
+    from lowrank_rnn.plotting import plot_eigenvalues, plot_mean_sd
+
+    d = fd.data
+    fig, axes = plt.subplots(1, 5, figsize=(19, 3.8))
+    for ax, s in zip(axes[:2], (0.0, 0.5), strict=True):
+        plot_eigenvalues(ax, d["ev_a"][s], radius=theory_bulk_radius(16.0, n_neurons=300,
+                                                                     sparsity=s),
+                         outlier=(1 - s) * 1.44)
+        ax.set_title(f"A: N=300, s={s}")
+    plot_mean_sd(axes[2], d["s"], d["res_b"]["outlier"], d["th_b"]["th_o"])
+    axes[2].set(xlabel="sparsity s", ylabel="outlier λ1", title="B")
+    plot_mean_sd(axes[3], d["s"], d["res_b"]["bulk"], d["th_b"]["th_b"], label="eq 9")
+    axes[3].plot(d["s"], d["th_b"]["th_bp"], ":", color="C1", label="variance profile")
+    axes[3].set(xlabel="sparsity s", ylabel="bulk radius R", title="C")
+    plot_mean_sd(axes[4], d["n_d"], d["res_d"]["outlier"], d["th_d"]["th_o"], label="λ1")
+    plot_mean_sd(axes[4], d["n_d"], d["res_d"]["bulk"], d["th_d"]["th_b"], label="R", color="C2")
+    axes[4].set(xlabel="N", title=f"D: C = {d['c_fix']}")
+    for ax in axes[2:]:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=90)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- Fig 3
+def fig3(settings: Settings) -> FigureData:
+    """Fig 3: rescaled P = X ⊙ m n^T: outlier C sigma_mn (eq 13), bulk eq 14 -> sqrt(C) sigma^2."""
+    q = settings.quick
+    checks = Checks(PAPER_KEY, "Fig 3")
+    # A: the paper's example (quick: N and C halved, sigma_mn doubled: same lambda_1 = 1.6)
+    n_a, c_a, s2_a, smn_a = (1000, 100, 0.09, 0.016) if q else (2000, 200, 0.09, 0.008)
+    net_a = rank_one_network(n_a, s2_a, smn_a, c=c_a, rescaled=True, rng=settings.seed)
+    ev_a = eigenvalues(net_a)
+    th_a = (theory_outlier(smn_a, n_neurons=n_a, c=c_a, rescaled=True),
+            theory_bulk_radius(s2_a, n_neurons=n_a, c=c_a, rescaled=True))
+    k = 4 if q else 50
+    c_b = 50 if q else 200
+    n_b = [100, 200, 400, 800] if q else [300, 500, 1000, 2000, 4000]
+    pts_b = [{"n": n, "sigma2": 0.09, "sigma_mn": 0.008 * 200 / c_b, "c": c_b, "rescaled": True}
+             for n in n_b]
+    res_b = _sweep(rank_one_point, pts_b, k, settings)
+    th_b = _rank_one_checks(checks, f"B (C = {c_b}, N increasing)", res_b, 0.09,
+                            0.008 * 200 / c_b, pts_b)
+    limit = np.sqrt(c_b) * 0.09
+    n_cd, c_cd = (600, 100) if q else (1200, 200)
+    s2_grid = np.round(np.linspace(0.02, 0.12, 5 if q else 11), 4)
+    pts_c = [{"n": n_cd, "sigma2": float(s2), "sigma_mn": 0.01, "c": c_cd, "rescaled": True}
+             for s2 in s2_grid]
+    res_c = _sweep(rank_one_point, pts_c, k, settings)
+    th_c = _rank_one_checks_grid(checks, "C (sigma^2 varied)", res_c, pts_c)
+    smn_grid = np.round(np.linspace(0.0, 0.02, 5 if q else 11), 4)
+    pts_d = [{"n": n_cd, "sigma2": 0.05, "sigma_mn": float(x), "c": c_cd, "rescaled": True}
+             for x in smn_grid]
+    res_d = _sweep(rank_one_point, pts_d, k, settings)
+    th_d = _rank_one_checks_grid(checks, "D (sigma_mn varied)", res_d, pts_d)
+    data = {"ev_a": ev_a, "th_a": th_a, "n_b": np.array(n_b), "res_b": res_b, "th_b": th_b,
+            "limit": limit, "c_b": c_b, "s2": s2_grid, "res_c": res_c, "th_c": th_c,
+            "smn": smn_grid, "res_d": res_d, "th_d": th_d, "n_a": n_a, "c_a": c_a}
+    return FigureData(data, checks, {"N (A)": n_a, "C (A)": c_a, "sigma2 (A)": s2_a,
+                                     "sigma_mn (A)": smn_a, "instances": k,
+                                     "seed": settings.seed})
+
+
+def _rank_one_checks_grid(checks: Checks, label: str, res: dict[str, np.ndarray],
+                          points: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Like :func:`_rank_one_checks` with sigma^2 and sigma_mn varying along the grid."""
+    th_o, th_b, th_bp, sd_o = [], [], [], []
+    for p in points:
+        kw = dict(n_neurons=p["n"], c=p["c"], rescaled=True)
+        th_o.append(theory_outlier(p["sigma_mn"], **kw))
+        th_b.append(theory_bulk_radius(p["sigma2"], **kw))
+        th_bp.append(theory_bulk_radius_profile(p["sigma2"], p["sigma_mn"], **kw))
+        sd_o.append(theory_outlier_sd(p["sigma2"], p["sigma_mn"], **kw))
+    th_o, th_b, th_bp, sd_o = map(np.asarray, (th_o, th_b, th_bp, sd_o))
+    k = res["outlier"].shape[1]
+    visible = th_o > 1.5 * th_bp
+    v = np.flatnonzero(visible)
+    if v.size:
+        dev = np.abs(res["outlier"].mean(1) - th_o)
+        tol = 4 * sd_o / np.sqrt(k)
+        w = v[np.argmax((dev - tol)[v])]
+        checks.holds(f"{label}: mean outlier vs C sigma_mn (visible outliers, 4 sd/sqrt(k))",
+                     bool(np.all(dev[v] <= tol[v])), f"{dev[w]:.4f}",
+                     f"|mean - theory| <= {tol[w]:.4f} at the worst point")
+    n_arr = np.array([p["n"] for p in points])
+    sel = _bulk_measurable(th_o, th_bp)
+    _check_curve(checks, f"{label}: mean bulk radius vs variance-profile theory",
+                 res["bulk"][sel], th_bp[sel], _rel_tol(res["bulk"][sel], th_bp[sel], n_arr[sel]))
+    return {"th_o": th_o, "th_b": th_b, "th_bp": th_bp, "visible": visible}
+
+
+def plot_fig3(fd: FigureData, path: Path) -> None:
+    """Draw Fig 3 (A: spectrum; B: bulk vs N; C: vs sigma^2; D: vs sigma_mn)."""
+    import matplotlib.pyplot as plt
+
+    from lowrank_rnn.plotting import plot_eigenvalues, plot_mean_sd
+
+    d = fd.data
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
+    plot_eigenvalues(axes[0], d["ev_a"], radius=d["th_a"][1], outlier=d["th_a"][0],
+                     unit_circle=True)
+    axes[0].set_title(f"A: N={d['n_a']}, C={d['c_a']} (rescaled)")
+    plot_mean_sd(axes[1], d["n_b"], d["res_b"]["bulk"], d["th_b"]["th_b"], label="R (eq 14)")
+    axes[1].axhline(d["limit"], ls="--", color="0.5", label="sqrt(C) σ²")
+    axes[1].set(xlabel="N", title=f"B: C = {d['c_b']}")
+    for ax, x, res, th, lab in ((axes[2], d["s2"], d["res_c"], d["th_c"], "σ²"),
+                                (axes[3], d["smn"], d["res_d"], d["th_d"], "σmn")):
+        plot_mean_sd(ax, x, res["bulk"], th["th_b"], label="R", color="C2")
+        vis = th["visible"]
+        plot_mean_sd(ax, x[vis], res["outlier"][vis], th["th_o"][vis], label="λ1")
+        ax.plot(x, th["th_o"], "--", color="C0", alpha=0.4)
+        ax.set(xlabel=lab)
+    axes[2].set_title("C: σmn = 0.01")
+    axes[3].set_title("D: σ² = 0.05")
+    for ax in axes[1:]:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=90)
+    plt.close(fig)
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("Fig 1", "Sparse full-rank Gaussian matrices: bulk radius", fig1, plot_fig1),
+    FigureSpec("Fig 2", "Sparse rank-one matrices: outlier and bulk", fig2, plot_fig2),
+    FigureSpec("Fig 3", "Rescaled sparse rank-one matrices at fixed C", fig3, plot_fig3),
+)
