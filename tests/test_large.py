@@ -135,6 +135,27 @@ def test_index_array_stored_once() -> None:
     assert np.shares_memory(blocks[0][2].data, blocks[1][2].data)  # one shared block of ones
 
 
+def test_single_precision_gather_within_rounding_bound() -> None:
+    """float32 gather: |error| <= C eps32 sum_k |u_k| per output (standard summation bound)."""
+    size, c = 3000, 40
+    P = make(size, c, 1.0, 0.5, seed=3)
+    P32 = FixedDegreeRankOne(P.m, P.n, P.idx, dtype=np.float32)
+    assert P32.idx is P.idx
+    ref = reference_csr(P.m, P.n, P.idx, 1.0)
+    v = np.random.default_rng(8).standard_normal(size)
+    eps = np.finfo(np.float32).eps
+    bound = (c + 1) * eps * (abs(ref.T) @ np.abs(v))
+    assert np.all(np.abs(P32.rmatvec(v) - ref.T @ v) <= bound)
+    assert P32.rmatvec(v).dtype == np.float64
+
+
+def test_single_precision_outlier_close_to_double() -> None:
+    P = FixedDegreeRankOne.random(20_000, 50, 0.09, 0.06, rng=5)
+    P32 = FixedDegreeRankOne(P.m, P.n, P.idx, dtype="float32")
+    a, b = P.outlier(tol=1e-8).value, P32.outlier(tol=1e-6).value
+    assert abs(a - b) <= 1e-5 * abs(a)
+
+
 # --------------------------------------------------------------------------- outlier
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_outlier_matches_dense_eigvals(seed: int) -> None:
@@ -208,6 +229,8 @@ def _mn(size: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ({"m": np.ones((10, 1))}, "m"),
         ({"scale": np.inf}, "scale"),
         ({"n_threads": 0}, "n_threads"),
+        ({"dtype": "int32"}, "dtype"),
+        ({"dtype": "not a type"}, "dtype"),
     ],
 )
 def test_constructor_rejects_bad_input(kwargs: dict, match: str) -> None:
@@ -215,8 +238,10 @@ def test_constructor_rejects_bad_input(kwargs: dict, match: str) -> None:
     args = {"m": m, "n": n, "idx": idx, **kwargs}
     scale = args.pop("scale", 1.0)
     threads = args.pop("n_threads", None)
+    dtype = args.pop("dtype", "float64")
     with pytest.raises(ValueError, match=match):
-        FixedDegreeRankOne(args["m"], args["n"], args["idx"], scale=scale, n_threads=threads)
+        FixedDegreeRankOne(args["m"], args["n"], args["idx"], scale=scale, n_threads=threads,
+                           dtype=dtype)
 
 
 @pytest.mark.parametrize(
