@@ -54,8 +54,10 @@ __all__ = [
     "SOLVERS",
     "ODEEmbedding",
     "apply_phi",
+    "decaying_offsets",
     "design_matrix",
     "grid_points",
+    "latent_coordinates",
     "sample_basis",
     "solve_least_squares",
 ]
@@ -225,6 +227,57 @@ def sample_basis(
     return M, I
 
 
+def decaying_offsets(
+    n_neurons: int, v_max: float, v_min: float, *, rng: RngLike = None
+) -> np.ndarray:
+    """Input loadings for a decaying input ``v(t) = v_max exp(-t)`` (Sec 5): log-uniform sizes.
+
+    Neuron i gets ``I_i = ± c_i exp(s_i) / v_max`` with ``s_i ~ U(-1, log(v_max / v_min) + 1)``
+    and ``c_i ~ U(0.5, 3)``, so its offset ``I_i v(t) = ± c_i exp(s_i - t)`` is of order one
+    around ``t = s_i``: the times at which the offsets sweep through the range where phi bends
+    are spread uniformly over the fitted time window. (Gaussian I of any one width would bend
+    only near one time, because v spans orders of magnitude.)
+
+    Returns
+    -------
+    ndarray, shape (n_neurons, 1)
+    """
+    n_neurons = check_int("n_neurons", n_neurons, minimum=1)
+    v_max = check_real("v_max", v_max, minimum=0.0, min_inclusive=False)
+    v_min = check_real("v_min", v_min, minimum=0.0, min_inclusive=False)
+    rng = as_rng(rng)
+    span = float(np.log(v_max / v_min)) if v_max > v_min else 0.0
+    s = rng.uniform(-1.0, span + 1.0, n_neurons)
+    c = rng.uniform(0.5, 3.0, n_neurons)
+    sign = rng.choice([-1.0, 1.0], n_neurons)
+    return (sign * c * np.exp(s) / v_max)[:, None]
+
+
+def latent_coordinates(x: np.ndarray, M: np.ndarray, I: np.ndarray | None = None) -> np.ndarray:
+    """Latent z of network states ``x = M z + I v`` (eq 4): least squares on ``[M, I]``.
+
+    With I ⟂ M (or no I) this is ``z = (M^T M)^{-1} M^T x``; otherwise projecting on M alone
+    would add ``(M^T M)^{-1} M^T I v`` to z.
+
+    Parameters
+    ----------
+    x : ndarray, shape (..., n_neurons)
+    M : ndarray, shape (n_neurons, rank)
+    I : ndarray, shape (n_neurons, d_in), optional
+
+    Returns
+    -------
+    ndarray, shape (..., rank)
+    """
+    M = np.asarray(M, dtype=float)
+    B = M if I is None else np.hstack([M, np.asarray(I, dtype=float)])
+    x = np.asarray(x, dtype=float)
+    flat = x.reshape(-1, x.shape[-1])
+    coef = np.linalg.lstsq(B, flat.T, rcond=None)[0].T
+    r = M.shape[1]
+    return coef[:, :r].reshape(*x.shape[:-1], r)
+
+
 def solve_least_squares(
     Phi: np.ndarray,
     Y: np.ndarray,
@@ -355,7 +408,10 @@ class ODEEmbedding:
     m_std, i_std : float or 'auto'
         Spread of the entries of M and I. ``'auto'``: ``m_std = 2 / max|z|`` over the fitting
         points (so the basis functions bend inside the region being fitted; 1 for points in
-        [-2, 2]), and ``i_std = 1 / max|v|`` over the fitting points' inputs (1 for bias).
+        [-2, 2]), and ``i_std = 1 / max|v|`` over the fitting points' inputs (1 for bias); for
+        ``inputs='decaying'``, ``'auto'`` draws log-uniform offsets instead
+        (:func:`decaying_offsets`), not orthogonalised to M (the latent is then read by
+        :meth:`latent`, the least-squares projection on ``[M, I]``, eq 4).
     v0 : float
         Initial value of the decaying input (``inputs='decaying'``): ``v(t) = v0 exp(-t)``.
     n_inputs : int
@@ -579,10 +635,16 @@ class ODEEmbedding:
         if i_std == "auto":
             i_std = 1.0 / max(float(np.max(np.abs(V))), 1e-12) if d_in else 1.0
         if isinstance(self.basis, str):
+            timing = self.inputs == "decaying" and self.i_std == "auto"
             M, I = sample_basis(
                 n, r, d_in, basis=self.basis, m_std=float(m_std), i_std=float(i_std),
-                orthogonalize=self.orthogonalize, rng=rng,
+                orthogonalize=self.orthogonalize and not timing, rng=rng,
             )
+            if timing:
+                vmax = float(np.max(np.abs(V)))
+                vmin = max(float(np.min(np.abs(V))), vmax * 1e-12)
+                I = decaying_offsets(n, vmax, vmin, rng=rng)
+                i_std = float(np.std(I))
         else:
             M = np.array(self.basis[0], dtype=float)
             I = None if self.basis[1] is None else np.array(self.basis[1], dtype=float)
@@ -699,12 +761,7 @@ class ODEEmbedding:
         ndarray, shape (..., rank)
         """
         self._check_fitted()
-        B = self.M_ if self.I_ is None else np.hstack([self.M_, self.I_])
-        x = np.asarray(x, dtype=float)
-        flat = x.reshape(-1, x.shape[-1])
-        coef = np.linalg.lstsq(B, flat.T, rcond=None)[0].T
-        r = self.M_.shape[1]
-        return coef[:, :r].reshape(*x.shape[:-1], r)
+        return latent_coordinates(x, self.M_, self.I_)
 
     def simulate_latent(
         self,

@@ -1,0 +1,243 @@
+"""Target vector fields to embed in low-rank RNNs ("A new look at low-rank RNNs", Figs 1–4).
+
+Every target is a vectorised callable on points ``Z`` of shape ``(n_points, rank)`` (and, for
+non-autonomous targets, times ``t`` of shape ``(n_points,)``), returning ``dz/dt`` of shape
+``(n_points, rank)``. :data:`ODES` is the registry by name used by the CLI.
+
+Autonomous targets:
+
+- ``bistable``: ``g(z) = z - z^3``; stable fixed points ±1, unstable 0 (odd; Fig 3).
+- ``asymmetric-bistable``: ``g(z) = -(z + 1.5)(z - 0.5)(z - 1.5)``; stable -1.5 and 1.5,
+  unstable 0.5. A cubic with a large even part (Fig 1: without inputs only its odd part can be
+  embedded).
+- ``limit-cycle``: ``dz1 = z1 (1 - |z|^2) - z2``, ``dz2 = z2 (1 - |z|^2) + z1``; a stable
+  limit cycle on the unit circle with period 2 pi (Fig 2).
+- ``inverted-quadratic``: ``g(z) = (36 - z^2) / 6``; unstable fixed point -6, stable +6 (Fig 4A).
+  From ``z(0) = 6 tanh(-2.5)`` its solution is ``z*(t) = 6 tanh(t - 2.5)``: the reference
+  trajectory from -6 to +6.
+
+Non-autonomous targets with the same reference trajectory ``z*(t)`` (Sec 5, eqs 13–14):
+
+- ``moving-stable`` (eq 13, alpha = 0.5): ``g(z, t) = g0(z*(t)) - alpha (z - z*(t))``. The
+  solution from ``z*(0)`` is ``z*(t)``; a perturbation decays as ``exp(-alpha t)`` (a fixed point
+  at ``z*(t) + g0(z*(t)) / alpha`` that moves from left to right and is stable).
+- ``moving-unstable`` (eq 13, alpha = -0.5): the same with a perturbation growing as
+  ``exp(t / 2)``. (Any error, including the Euler error of a simulation, grows the same way.)
+- ``no-fixed-point`` (eq 14): ``g(z, t) = g0(z*(t))``, independent of z and positive: no fixed
+  point during the movement; a perturbation stays constant.
+
+Here ``g0`` is ``inverted-quadratic``; eq 13 of the paper writes the same construction with the
+reference state on a coarse time grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.integrate import solve_ivp
+
+from lowrank_rnn._validate import check_array, check_choice, check_real
+
+__all__ = [
+    "ODES",
+    "TargetODE",
+    "get_ode",
+    "bistable",
+    "asymmetric_bistable",
+    "limit_cycle",
+    "inverted_quadratic",
+    "reference_trajectory",
+    "moving_fixed_point",
+    "no_fixed_point",
+]
+
+#: Offset of the reference trajectory ``z*(t) = 6 tanh(t - T_MID)`` of the Fig 4 systems.
+T_MID = 2.5
+
+
+def bistable(z: np.ndarray) -> np.ndarray:
+    """``g(z) = z - z^3``: stable fixed points ±1, unstable 0. Shape (n, 1) -> (n, 1)."""
+    return z - z**3
+
+
+def asymmetric_bistable(z: np.ndarray) -> np.ndarray:
+    """``g(z) = -(z + 1.5)(z - 0.5)(z - 1.5)``: stable -1.5, 1.5; unstable 0.5. (n, 1) -> (n, 1)."""
+    return -(z + 1.5) * (z - 0.5) * (z - 1.5)
+
+
+def limit_cycle(z: np.ndarray) -> np.ndarray:
+    """Stable limit cycle on the unit circle, angular speed 1 (Fig 2). Shape (n, 2) -> (n, 2)."""
+    x, y = z[:, 0], z[:, 1]
+    r2 = x * x + y * y
+    return np.stack([x * (1.0 - r2) - y, y * (1.0 - r2) + x], axis=1)
+
+
+def inverted_quadratic(z: np.ndarray) -> np.ndarray:
+    """``g(z) = (36 - z^2) / 6``: unstable -6, stable +6 (Fig 4A). Shape (n, 1) -> (n, 1)."""
+    return (36.0 - z**2) / 6.0
+
+
+def reference_trajectory(t: np.ndarray) -> np.ndarray:
+    """``z*(t) = 6 tanh(t - 2.5)``, the solution of :func:`inverted_quadratic` from -5.92.
+
+    Parameters
+    ----------
+    t : ndarray, any shape
+
+    Returns
+    -------
+    ndarray, same shape as ``t``
+    """
+    return 6.0 * np.tanh(np.asarray(t, dtype=float) - T_MID)
+
+
+def moving_fixed_point(alpha: float) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Eq 13: ``g(z, t) = g0(z*(t)) - alpha (z - z*(t))`` with ``g0`` the inverted quadratic.
+
+    alpha > 0: a moving stable fixed point (Fig 4B); alpha < 0: a moving unstable one (Fig 4C).
+    The returned callable maps ``Z (n, 1), t (n,)`` to ``(n, 1)``.
+    """
+    alpha = check_real("alpha", alpha)
+
+    def g(z: np.ndarray, t: np.ndarray) -> np.ndarray:
+        zs = reference_trajectory(np.asarray(t, dtype=float).reshape(-1, 1))
+        return inverted_quadratic(zs) - alpha * (z - zs)
+
+    return g
+
+
+def no_fixed_point(z: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Eq 14: ``g(z, t) = g0(z*(t))``: no fixed point along the way (Fig 4D). (n, 1) -> (n, 1)."""
+    zs = reference_trajectory(np.asarray(t, dtype=float).reshape(-1, 1))
+    return inverted_quadratic(zs) + 0.0 * z
+
+
+@dataclass(frozen=True)
+class TargetODE:
+    """A named target vector field with what a user needs to fit and check it.
+
+    Attributes
+    ----------
+    name : str
+    rank : int
+        Dimension of z.
+    field : callable
+        ``field(Z)`` (autonomous) or ``field(Z, t)``; ``Z`` of shape (n_points, rank).
+    box : tuple of (lo, hi) pairs, one per dimension
+        Region where the target is fitted (contains the relevant dynamics).
+    starts : ndarray, shape (n_starts, rank)
+        Initial conditions used to check trajectories.
+    period : float or None
+        Period of the attracting periodic orbit, if any.
+    t_end : float
+        Horizon of a trajectory check: two periods, or 10 without a period.
+    autonomous : bool
+    description : str
+    """
+
+    name: str
+    rank: int
+    field: Callable[..., np.ndarray]
+    box: tuple[tuple[float, float], ...]
+    starts: np.ndarray
+    period: float | None
+    autonomous: bool
+    description: str
+    t_end: float = field(default=10.0)
+
+    def __call__(self, Z: np.ndarray, t: np.ndarray | None = None) -> np.ndarray:
+        """Evaluate ``dz/dt`` at points ``Z`` of shape (n_points, rank) (and times ``t``)."""
+        Z = np.asarray(Z, dtype=float)
+        if self.autonomous:
+            return self.field(Z)
+        if t is None:
+            raise ValueError(f"t: target {self.name!r} is non-autonomous and needs times")
+        return self.field(Z, np.broadcast_to(np.asarray(t, dtype=float).reshape(-1), (len(Z),)))
+
+    def solve(self, z0: np.ndarray, t_eval: np.ndarray, *, rtol: float = 1e-9) -> np.ndarray:
+        """Integrate the target with ``scipy.integrate.solve_ivp`` (RK45, tight tolerances).
+
+        Parameters
+        ----------
+        z0 : ndarray, shape (batch, rank)
+        t_eval : ndarray, shape (time,), increasing from 0
+
+        Returns
+        -------
+        ndarray, shape (batch, time, rank)
+        """
+        z0 = np.atleast_2d(check_array("z0", z0).astype(float))
+        if z0.shape[1] != self.rank:
+            raise ValueError(f"z0: expected shape (batch, {self.rank}), got {z0.shape}")
+        t_eval = check_array("t_eval", t_eval, ndim=1).astype(float)
+        out = np.empty((z0.shape[0], t_eval.size, self.rank))
+
+        def rhs(t: float, y: np.ndarray) -> np.ndarray:
+            return self(y[None, :], np.array([t]))[0]
+
+        for b in range(z0.shape[0]):
+            sol = solve_ivp(
+                rhs, (0.0, float(t_eval[-1])), z0[b], t_eval=t_eval, rtol=rtol, atol=rtol * 1e-2,
+                method="RK45",
+            )
+            if not sol.success or sol.y.shape[1] != t_eval.size:
+                raise RuntimeError(
+                    f"solve_ivp failed for {self.name!r} from {z0[b]}: {sol.message}"
+                )
+            out[b] = sol.y.T
+        return out
+
+
+def _registry() -> dict[str, TargetODE]:
+    fig4 = {
+        "rank": 1,
+        "box": ((-7.0, 7.0),),
+        "starts": np.array([[float(reference_trajectory(0.0))]]),
+        "period": None,
+        "t_end": 10.0,
+    }
+    entries = [
+        TargetODE(
+            "bistable", 1, bistable, ((-1.6, 1.6),), np.array([[-1.5], [-0.2], [0.2], [1.5]]),
+            None, True, "z - z^3: stable ±1, unstable 0", 10.0,
+        ),
+        TargetODE(
+            "asymmetric-bistable", 1, asymmetric_bistable, ((-2.2, 2.2),),
+            np.array([[-2.0], [0.3], [0.7], [2.0]]), None, True,
+            "-(z+1.5)(z-0.5)(z-1.5): stable -1.5, 1.5; unstable 0.5", 10.0,
+        ),
+        TargetODE(
+            "limit-cycle", 2, limit_cycle, ((-1.6, 1.6), (-1.6, 1.6)),
+            np.array([[0.2, 0.0], [1.4, 0.3], [-0.6, -1.1], [0.0, 0.5]]), 2 * np.pi, True,
+            "stable limit cycle on the unit circle, period 2 pi", 4 * np.pi,
+        ),
+        TargetODE(
+            name="inverted-quadratic", field=inverted_quadratic, autonomous=True,
+            description="(36 - z^2)/6: unstable -6, stable +6", **fig4,
+        ),
+        TargetODE(
+            name="moving-stable", field=moving_fixed_point(0.5), autonomous=False,
+            description="eq 13, alpha = 0.5: moving stable fixed point", **fig4,
+        ),
+        TargetODE(
+            name="moving-unstable", field=moving_fixed_point(-0.5), autonomous=False,
+            description="eq 13, alpha = -0.5: moving unstable fixed point", **fig4,
+        ),
+        TargetODE(
+            name="no-fixed-point", field=no_fixed_point, autonomous=False,
+            description="eq 14: no fixed point, same trajectory", **fig4,
+        ),
+    ]
+    return {e.name: e for e in entries}
+
+
+#: Registry of targets by name.
+ODES: dict[str, TargetODE] = _registry()
+
+
+def get_ode(name: str) -> TargetODE:
+    """The target called ``name`` (one of :data:`ODES`)."""
+    check_choice("ode", name, tuple(ODES))
+    return ODES[name]
