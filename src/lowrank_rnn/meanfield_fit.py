@@ -368,7 +368,7 @@ def rotational_cycle_theory(a: float, b: float) -> dict[str, float]:
 
 def simulate_cycle(
     mix: GaussianMixture, kappa0: np.ndarray, v: np.ndarray | None = None, *,
-    t_total: float = 60.0, window: float = 20.0, dt: float = 0.05,
+    t_total: float = 60.0, window: float = 20.0, dt: float = 0.1,
 ) -> CycleStats:
     """Integrate the mean field (RK4) and measure the long-time cycle (:func:`cycle_statistics`)."""
     n_steps = int(round(t_total / dt))

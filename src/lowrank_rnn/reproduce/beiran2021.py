@@ -1,0 +1,383 @@
+"""Beiran et al. 2021: Gaussian-mixture low-rank networks, mean-field latent dynamics.
+
+Figures (numbering ours; each reproduces a claim of the paper with check rows):
+
+- ``MF vs N``: finite networks approach the mean field, deviation ~ 1/sqrt(N).
+- ``One population``: rank 2, one zero-mean Gaussian population. A symmetric overlap gives one
+  pair of stable fixed points on the leading eigenvector (plus saddles); a rotational overlap
+  gives a limit cycle whose radius and period follow from the mean field in closed form.
+- ``Two populations``: each population gates one latent variable (effective circuit), giving
+  four stable fixed points, which a single population cannot produce; the latent fixed points
+  match those of finite networks (Newton) and their stability (R x R reduced matrix, and a
+  perturbation simulation).
+- ``Approximation``: P populations fitted to the Hopf normal form; the error falls with P, the
+  one-population member of the fitting family has no cycle, enough populations reproduce the
+  target cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.integrate import quad
+from scipy.optimize import brentq
+
+from lowrank_rnn.fixedpoints import find_latent_fixed_points, network_fixed_point
+from lowrank_rnn.meanfield import (
+    GaussianMixture,
+    effective_circuit,
+    flow_field,
+    latent_trajectory,
+    nullclines,
+)
+from lowrank_rnn.meanfield_fit import (
+    fit_sequence,
+    hopf_target,
+    rotational_cycle_theory,
+    rotational_mixture,
+    simulate_cycle,
+)
+from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Paper, Settings
+from lowrank_rnn.simulate import latent_projection, simulate
+
+KEY = "beiran2021"
+CITATION = (
+    "Beiran M., Dubreuil A., Valente A., Mastrogiuseppe F., Ostojic S. (2021) Shaping dynamics "
+    "with multiple populations in low-rank recurrent networks. Neural Computation 33(6): "
+    "1572–1615. arXiv:2007.02062"
+)
+
+
+# --------------------------------------------------------------------------- shared models
+def two_population_mixture(overlap: float = 2.4) -> GaussianMixture:
+    """Rank 2, two zero-mean populations; population p has ``m_p`` and an overlap on (n_p, m_p).
+
+    Loadings ordered (m1, m2, n1, n2). In population p only ``m_p`` varies (variance 1), so its
+    gain depends on kappa_p alone and the effective circuit is two decoupled units with
+    couplings ``overlap / 2 * <phi'>_p``.
+    """
+    covs = np.zeros((2, 4, 4))
+    for p in range(2):
+        m, n, other = p, 2 + p, 3 - p
+        covs[p, m, m] = 1.0
+        covs[p, n, n] = overlap**2 + 0.5
+        covs[p, m, n] = covs[p, n, m] = overlap
+        covs[p, other, other] = 1.0
+    return GaussianMixture(np.array([0.5, 0.5]), np.zeros((2, 4)), covs, rank=2)
+
+
+def symmetric_mixture(l1: float = 1.6, l2: float = 1.2) -> GaussianMixture:
+    """One zero-mean population, rank 2, ``Cov(m) = I``, overlap ``diag(l1, l2)``."""
+    cov = np.zeros((4, 4))
+    cov[:2, :2] = np.eye(2)
+    S = np.diag([l1, l2])
+    cov[2:, :2] = S
+    cov[:2, 2:] = S
+    cov[2:, 2:] = (max(l1, l2) ** 2 + 0.5) * np.eye(2)
+    return GaussianMixture.single(cov, rank=2)
+
+
+def _quad_gain(variance: float) -> float:
+    """``<tanh'>(0, variance)`` by adaptive quadrature (independent of the library's rule)."""
+    if variance <= 0:
+        return 1.0
+    s = np.sqrt(variance)
+    val = quad(lambda xi: (1 - np.tanh(s * xi) ** 2) * np.exp(-xi * xi / 2), -12.0, 12.0,
+               epsabs=1e-14, epsrel=1e-12, points=[0.0], limit=500)[0]
+    return val / np.sqrt(2 * np.pi)
+
+
+def _radius_theory(gain: float) -> float:
+    """The c > 0 with ``gain * <tanh'>(0, c^2) = 1`` (fixed point on an eigen-direction)."""
+    return brentq(lambda c: gain * _quad_gain(c * c) - 1.0, 1e-6, 20.0, xtol=1e-12)
+
+
+# --------------------------------------------------------------------------- MF vs N
+def compute_convergence(settings: Settings) -> FigureData:
+    """Deviation of finite-N latent trajectories from the mean field, against N."""
+    ch = Checks(KEY, "MF vs N")
+    mix = two_population_mixture()
+    sizes = [250, 1000, 4000] if settings.quick else [1000, 2000, 4000, 8000, 16000]
+    seeds = 10 if settings.quick else 20
+    k0, dt, n_steps = np.array([1.0, -0.8]), 0.1, 80
+    mf = latent_trajectory(mix, k0, dt=dt, n_steps=n_steps, method="euler").kappa[0]
+    rms = np.empty((len(sizes), seeds))
+    example = {}
+    for i, n in enumerate(sizes):
+        for s in range(seeds):
+            net = mix.network(n, rng=settings.seed * 1000 + 17 * i + s)
+            tr = simulate(net, x0=net.M @ k0, dt=dt, n_steps=n_steps)
+            rms[i, s] = np.sqrt(np.mean(np.sum((tr.kappa[0] - mf) ** 2, axis=1)))
+            if s == 0:
+                example[n] = tr.kappa[0]
+    dev = np.sqrt(np.mean(rms**2, axis=1))
+    slope = float(np.polyfit(np.log(sizes), np.log(dev), 1)[0])
+    ch.close("slope of log deviation vs log N (theory -1/2)", slope, -0.5, 0.2)
+    ch.holds("deviation decreases with N", bool(np.all(np.diff(dev) < 0)),
+             [round(float(d), 4) for d in dev], "decreasing")
+    return FigureData(
+        data={"t": np.arange(n_steps + 1) * dt, "mf": mf, "example": example, "sizes": sizes,
+              "dev": dev, "rms": rms, "slope": slope},
+        checks=ch, params={"sizes": sizes, "seeds": seeds, "dt": dt, "n_steps": n_steps},
+    )
+
+
+def plot_convergence(fd: FigureData, path: Path) -> None:
+    """Trajectories for each N against the mean field; deviation against N."""
+    import matplotlib.pyplot as plt
+
+    d = fd.data
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
+    for j, (n, k) in enumerate(d["example"].items()):
+        ax[0].plot(d["t"], k[:, 0], color=f"C{j}", lw=0.8, label=f"N = {n}")
+        ax[0].plot(d["t"], k[:, 1], color=f"C{j}", lw=0.8, ls=":")
+    ax[0].plot(d["t"], d["mf"][:, 0], "k", lw=1.5, label="mean field")
+    ax[0].plot(d["t"], d["mf"][:, 1], "k:", lw=1.5)
+    ax[0].set_xlabel("t / tau")
+    ax[0].set_ylabel("kappa_1 (solid), kappa_2 (dotted)")
+    ax[0].legend(fontsize=7)
+    sizes = np.array(d["sizes"], dtype=float)
+    ax[1].loglog(sizes, d["dev"], "o-", label=f"measured (slope {d['slope']:.2f})")
+    ax[1].loglog(sizes, d["dev"][0] * np.sqrt(sizes[0] / sizes), "--", label="1/sqrt(N)")
+    ax[1].set_xlabel("N")
+    ax[1].set_ylabel("RMS deviation from mean field")
+    ax[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- one population
+def compute_one_population(settings: Settings) -> FigureData:
+    """Symmetric overlap: bistability on the leading eigenvector; rotational: a limit cycle."""
+    ch = Checks(KEY, "One population")
+    sym = symmetric_mixture(1.6, 1.2)
+    fps = find_latent_fixed_points(sym, (-3, 3), n_starts=60, rng=settings.seed)
+    kinds = sorted(f.kind for f in fps)
+    ch.holds("symmetric overlap: 5 fixed points (2 stable, 2 saddles, unstable origin)",
+             kinds == sorted(["stable node"] * 2 + ["saddle"] * 2 + ["unstable node"]),
+             ", ".join(kinds), "2 stable nodes, 2 saddles, 1 unstable node")
+    stable = [f for f in fps if f.stable]
+    r_theory = _radius_theory(1.6)
+    r_meas = float(np.mean([np.linalg.norm(f.kappa) for f in stable])) if stable else np.nan
+    on_axis = bool(stable) and all(abs(f.kappa[1]) < 1e-8 for f in stable)
+    ch.close("stable fixed points at radius with 1.6 <phi'>(0, r^2) = 1", r_meas, r_theory, 1e-6)
+    ch.holds("stable fixed points lie on the leading eigenvector", on_axis,
+             [np.round(f.kappa, 4).tolist() for f in stable], "kappa_2 = 0")
+    # rotational overlap: limit cycle
+    a, b = 2.0, 1.5
+    rot = rotational_mixture(a, b)
+    th = rotational_cycle_theory(a, b)
+    cyc = simulate_cycle(rot, np.array([0.3, 0.1]), t_total=50.0, window=20.0)
+    ch.close("rotational overlap: mean-field cycle radius vs closed form", cyc.radius_mean,
+             th["radius"], 1e-4)
+    ch.close("rotational overlap: mean-field period vs 2 pi a / b", cyc.period, th["period"],
+             1e-2)
+    n = 3000 if settings.quick else 10000
+    net = rot.network(n, rng=settings.seed + 5)
+    dt, n_steps = 0.05, 1000
+    tr = simulate(net, x0=net.M @ np.array([0.3, 0.1]), dt=dt, n_steps=n_steps)
+    from lowrank_rnn.meanfield_fit import cycle_statistics
+
+    net_cyc = cycle_statistics(tr.t, tr.kappa[0], window=20.0)
+    # finite-N overlaps fluctuate with sd delta = sqrt(Var(n_r m_s) / N); radius and period
+    # move by (dr/da) delta and T (1/a + 1/b) delta; tolerance: 4 sd
+    delta = np.sqrt(((a * a + b * b + 0.5) + a * a) / n)
+    eps = 1e-4
+    drda = (rotational_cycle_theory(a + eps, b)["radius"]
+            - rotational_cycle_theory(a - eps, b)["radius"]) / (2 * eps)
+    tol_r = 4 * abs(drda) * delta / th["radius"]
+    tol_T = 4 * (1 / a + 1 / abs(b)) * delta
+    ch.holds("network (finite N) oscillates", net_cyc.oscillates, round(net_cyc.amplitude, 3),
+             "sustained oscillation")
+    ch.rel_close("network cycle radius vs mean field", net_cyc.radius_mean, th["radius"], tol_r)
+    ch.rel_close("network period vs mean field", net_cyc.period, th["period"], tol_T)
+    k1, k2, F = flow_field(rot, (-2, 2), (-2, 2), n=25)
+    s1, s2, Fs = flow_field(sym, (-2, 2), (-2, 2), n=25)
+    return FigureData(
+        data={"sym_fps": [(f.kappa, f.kind) for f in fps], "sym_flow": (s1, s2, Fs),
+              "rot_flow": (k1, k2, F), "net_traj": tr.kappa[0], "theory": th},
+        checks=ch, params={"overlap_sym": [1.6, 1.2], "overlap_rot": [a, b], "n_neurons": n},
+    )
+
+
+def _flow_panel(ax, k1, k2, F, title: str) -> None:
+    step = max(1, len(k1) // 15)
+    K1, K2 = np.meshgrid(k1[::step], k2[::step])
+    ax.quiver(K1, K2, F[::step, ::step, 0], F[::step, ::step, 1], color="0.5", angles="xy")
+    ax.set_xlabel("kappa_1")
+    ax.set_ylabel("kappa_2")
+    ax.set_title(title, fontsize=9)
+    ax.set_aspect("equal")
+
+
+_MARKERS = {"stable node": ("o", "k"), "stable focus": ("o", "k"), "saddle": ("x", "C3"),
+            "unstable node": ("o", "w"), "unstable focus": ("o", "w"), "marginal": ("s", "C1")}
+
+
+def plot_one_population(fd: FigureData, path: Path) -> None:
+    """Flow fields with fixed points (symmetric) and the cycle (rotational)."""
+    import matplotlib.pyplot as plt
+
+    d = fd.data
+    fig, ax = plt.subplots(1, 2, figsize=(9, 4.2))
+    _flow_panel(ax[0], *d["sym_flow"], "one population, symmetric overlap")
+    for k, kind in d["sym_fps"]:
+        mk, c = _MARKERS.get(kind, ("s", "C1"))
+        ax[0].plot(k[0], k[1], mk, mfc=c, mec="k", ms=7)
+    _flow_panel(ax[1], *d["rot_flow"], "one population, rotational overlap")
+    th = np.linspace(0, 2 * np.pi, 200)
+    r = d["theory"]["radius"]
+    ax[1].plot(r * np.cos(th), r * np.sin(th), "k--", label="mean-field cycle")
+    ax[1].plot(d["net_traj"][:, 0], d["net_traj"][:, 1], "C0", lw=0.7, label="network")
+    ax[1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- two populations
+def compute_two_populations(settings: Settings) -> FigureData:
+    """Four stable fixed points from two populations; latent vs network fixed points."""
+    ch = Checks(KEY, "Two populations")
+    overlap = 2.4
+    mix = two_population_mixture(overlap)
+    fps = find_latent_fixed_points(mix, (-2, 2), n_starts=80, rng=settings.seed)
+    kinds = [f.kind for f in fps]
+    ch.holds("9 fixed points: 4 stable nodes, 4 saddles, 1 unstable node",
+             sorted(kinds) == sorted(["stable node"] * 4 + ["saddle"] * 4 + ["unstable node"]),
+             f"{kinds.count('stable node')} stable, {kinds.count('saddle')} saddles, "
+             f"{len(kinds)} total", "4 / 4 / 9")
+    c = _radius_theory(overlap / 2)
+    stable = [f for f in fps if f.stable]
+    err = max((np.max(np.abs(np.abs(f.kappa) - c)) for f in stable), default=np.nan)
+    ch.close("stable fixed points at (±c, ±c), (overlap/2) <phi'>(0, c^2) = 1", err, 0.0, 1e-6)
+    # effective circuit at a stable point: population p gates kappa_p only
+    circ = effective_circuit(mix, stable[0].kappa) if stable else None
+    if circ is not None:
+        off = float(np.max(np.abs(circ.coupling - np.diag(np.diag(circ.coupling)))))
+        ch.close("effective circuit is diagonal (each population gates one kappa)", off, 0.0,
+                 1e-12)
+        ch.close("effective self-coupling at a stable point = 1 (fixed point condition)",
+                 float(np.max(np.abs(np.diag(circ.coupling) - 1.0))), 0.0, 1e-6)
+    # network fixed points and stability from the latent ones
+    n = 4000 if settings.quick else 16000
+    net = mix.network(n, rng=settings.seed + 11)
+    basis = net.M
+    agree, dists = [], []
+    rng = np.random.default_rng(settings.seed + 3)
+    perturb = []
+    for f in fps:
+        nfp = network_fixed_point(net, net.M @ f.kappa)
+        dists.append(float(np.max(np.abs(nfp.kappa - f.kappa))))
+        agree.append(nfp.converged and nfp.stable == f.stable)
+        # perturbation test in the latent plane
+        if f.kind in ("stable node", "saddle"):
+            w, vecs = np.linalg.eig(f.jacobian)
+            dk = np.real(vecs[:, np.argmax(w.real)]) + 0.3 * rng.normal(size=2)
+            dk *= 0.02 / np.linalg.norm(dk)
+            tr = simulate(net, x0=nfp.x + basis @ dk, dt=0.1, n_steps=200)
+            k_end = latent_projection(tr.x[0, -1] - nfp.x, basis)
+            perturb.append((f.kind, float(np.linalg.norm(k_end) / 0.02)))
+    # finite-N fixed points move by O(sqrt(E[n^2]/N) / |lambda|)
+    tol = 5 * np.sqrt((overlap**2 + 0.5) / n) / 0.25
+    ch.close("network fixed points (Newton) vs latent fixed points, max |dkappa|",
+             max(dists), 0.0, tol)
+    ch.holds("stability from the R x R reduced matrix agrees with the mean field", all(agree),
+             f"{sum(agree)}/{len(agree)}", "all agree")
+    grow_ok = all((g < 0.5) if kind == "stable node" else (g > 2.0) for kind, g in perturb)
+    ch.holds("perturbation of 0.02: stable points return, saddles depart (t = 20 tau)",
+             grow_ok, [(k, round(g, 3)) for k, g in perturb],
+             "stable: ratio < 0.5; saddle: ratio > 2")
+    k1, k2, F = flow_field(mix, (-2, 2), (-2, 2), n=25)
+    nc = nullclines(mix, (-2, 2), (-2, 2), n=100)
+    return FigureData(
+        data={"flow": (k1, k2, F), "nullclines": nc, "fps": [(f.kappa, f.kind) for f in fps],
+              "gains": None if circ is None else circ.gains},
+        checks=ch, params={"overlap": overlap, "n_neurons": n},
+    )
+
+
+def plot_two_populations(fd: FigureData, path: Path) -> None:
+    """Flow field, nullclines and fixed points of the two-population network."""
+    import matplotlib.pyplot as plt
+
+    d = fd.data
+    fig, ax = plt.subplots(figsize=(4.8, 4.5))
+    _flow_panel(ax, *d["flow"], "two populations: four stable fixed points")
+    for key, col in (("kappa1", "C0"), ("kappa2", "C2")):
+        for line in d["nullclines"][key]:
+            ax.plot(line[:, 0], line[:, 1], color=col, lw=1)
+    for k, kind in d["fps"]:
+        mk, c = _MARKERS.get(kind, ("s", "C1"))
+        ax.plot(k[0], k[1], mk, mfc=c, mec="k", ms=7)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- approximation
+def compute_approximation(settings: Settings) -> FigureData:
+    """Fit P populations to the Hopf normal form; error against P; cycles."""
+    ch = Checks(KEY, "Approximation")
+    target = hopf_target(omega=1.0, radius=1.0)
+    pops = [1, 2, 4, 8] if settings.quick else [1, 2, 4, 8, 16]
+    fits = fit_sequence(target, pops, rank=2, rng=settings.seed, n_grid=11 if settings.quick
+                        else 15, max_nfev=60 if settings.quick else 200)
+    errs = [f.relative_error for f in fits]
+    ch.holds("fit error non-increasing in P", bool(np.all(np.diff(errs) <= 1e-12)),
+             [round(e, 4) for e in errs], "non-increasing")
+    ch.less(f"relative error with P = {pops[-1]}", errs[-1], 0.05)
+    cycles = [simulate_cycle(f.mixture, np.array([0.3, 0.1]), np.array([1.0])) for f in fits]
+    ch.holds("P = 1: no oscillation (drive along one direction)", not cycles[0].oscillates,
+             round(cycles[0].amplitude, 4), "no sustained oscillation")
+    last = cycles[-1]
+    ch.holds(f"P = {pops[-1]}: limit cycle", last.oscillates, round(last.amplitude, 3),
+             "sustained oscillation")
+    ch.rel_close(f"P = {pops[-1]}: cycle radius vs target 1", last.radius_mean, 1.0, 0.05)
+    ch.rel_close(f"P = {pops[-1]}: period vs target 2 pi", last.period, 2 * np.pi, 0.05)
+    k1, k2, Ft = (np.linspace(-1.5, 1.5, 21),) * 2 + (None,)
+    K = np.stack(np.meshgrid(k1, k2), axis=-1)
+    Ft = target(K)
+    flows = [flow_field(f.mixture, (-1.5, 1.5), (-1.5, 1.5), n=21, v=np.array([1.0]))[2]
+             for f in fits]
+    return FigureData(
+        data={"pops": pops, "errors": errs, "k": k1, "target": Ft, "flows": flows,
+              "cycles": [(c.oscillates, c.radius_mean, c.period) for c in cycles]},
+        checks=ch, params={"populations": pops, "target": "Hopf normal form, omega = 1, r = 1"},
+    )
+
+
+def plot_approximation(fd: FigureData, path: Path) -> None:
+    """Error against P and the fitted flows next to the target."""
+    import matplotlib.pyplot as plt
+
+    d = fd.data
+    n = len(d["pops"])
+    fig, ax = plt.subplots(1, n + 2, figsize=(3 * (n + 2), 3))
+    ax[0].semilogy(d["pops"], d["errors"], "o-")
+    ax[0].set_xscale("log", base=2)
+    ax[0].set_xlabel("populations P")
+    ax[0].set_ylabel("relative error")
+    k = d["k"]
+    _flow_panel(ax[1], k, k, d["target"], "target (Hopf)")
+    for i, (p, F) in enumerate(zip(d["pops"], d["flows"], strict=True)):
+        _flow_panel(ax[i + 2], k, k, F, f"P = {p}")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("MF vs N", "Finite networks approach the mean field as 1/sqrt(N)",
+               compute_convergence, plot_convergence),
+    FigureSpec("One population", "One population: bistability or a limit cycle",
+               compute_one_population, plot_one_population),
+    FigureSpec("Two populations", "Two populations: four stable fixed points",
+               compute_two_populations, plot_two_populations),
+    FigureSpec("Approximation", "P populations approximate a target vector field",
+               compute_approximation, plot_approximation),
+)
+
+PAPER = Paper(key=KEY, citation=CITATION, figures=FIGURES)
