@@ -8,13 +8,15 @@ Each (method, N) runs in a fresh subprocess, so that its peak resident memory
 (``ru_maxrss``) is its own. Methods:
 
 * ``ours``: :class:`lowrank_rnn.large.FixedDegreeRankOne` (one int32 index array, threaded
-  gather products, ARPACK on P^T from v0 = n);
+  gather products in float32, ARPACK on P^T from v0 = n);
+* ``ours_float64``: the same with the gather in float64 (run at 10^6 beside the others);
 * ``baseline``: the straightforward scipy build, ``connectivity.rank_one_network(...,
   c=C, rescaled=True)`` (boolean CSC -> CSR mask, CSR of values) and
   ``spectrum.outliers(net, k=1)`` (ARPACK on the CSR matrix), with the same ARPACK tolerance.
 
-Default: ours at 10^6 and 10^7, the baseline at 10^6 (``--baseline-large`` adds it at 10^7:
-about 9 GB and several minutes). ``--quick``: 10^5 only. Prints one JSON object.
+Default: ours at 10^6 and 10^7, ours_float64 and the baseline at 10^6 (``--baseline-large``
+adds the baseline at 10^7: about 9 GB and several minutes). ``--quick``: 10^5 only.
+Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ TARGETS = {1_000_000: (10.0, 1.5), 10_000_000: (120.0, 6.0)}
 GOALS = {10_000_000: (60.0, 5.0)}
 
 
+def _cpu_s() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
 def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9  # KiB on Linux
 
@@ -49,14 +56,18 @@ def worker(method: str, n_neurons: int) -> dict:
     from lowrank_rnn.spectrum import theory_bulk_radius, theory_outlier, theory_outlier_sd
 
     start_gb = _peak_gb()
+    start_cpu = _cpu_s()
     t0 = time.perf_counter()
-    if method == "ours":
+    if method in ("ours", "ours_float64"):
         from lowrank_rnn.large import FixedDegreeRankOne
 
-        P = FixedDegreeRankOne.random(n_neurons, C, SIGMA2, SIGMA_MN, rescaled=True, rng=SEED)
+        dtype = "float32" if method == "ours" else "float64"
+        P = FixedDegreeRankOne.random(n_neurons, C, SIGMA2, SIGMA_MN, rescaled=True, rng=SEED,
+                                      dtype=dtype)
         t1 = time.perf_counter()
         res = P.outlier(tol=TOL)
         value, products, threads = res.value, res.n_products, P.n_threads
+        gather = dtype
     else:
         from lowrank_rnn.connectivity import rank_one_network
         from lowrank_rnn.spectrum import outliers
@@ -65,6 +76,7 @@ def worker(method: str, n_neurons: int) -> dict:
         net.sparse_connectivity()  # the CSR of values is part of the build
         t1 = time.perf_counter()
         value, products, threads = outliers(net, k=1, which="LR", tol=TOL, rng=SEED)[0], None, 1
+        gather = "float64 (CSR values)"
     t2 = time.perf_counter()
     theory = theory_outlier(SIGMA_MN, n_neurons=n_neurons, c=C, rescaled=True)
     return {
@@ -73,6 +85,7 @@ def worker(method: str, n_neurons: int) -> dict:
         "build_s": round(t1 - t0, 3),
         "outlier_s": round(t2 - t1, 3),
         "total_s": round(t2 - t0, 3),
+        "cpu_s": round(_cpu_s() - start_cpu, 3),
         "peak_gb": round(_peak_gb(), 3),
         "import_gb": round(start_gb, 3),
         "outlier": float(np.real(value)),
@@ -85,14 +98,27 @@ def worker(method: str, n_neurons: int) -> dict:
         "rel_error": abs(float(np.real(value)) - theory) / theory,
         "n_products": products,
         "threads": threads,
+        "gather_dtype": gather,
     }
+
+
+def _worker_env() -> dict:
+    """The environment of a worker: BLAS single-threaded for every method alike.
+
+    ARPACK's BLAS calls on (N, ncv) blocks gain little from BLAS threads, and idle BLAS threads
+    spinning beside the product threads cost a lot on a busy 2-core machine.
+    """
+    env = dict(os.environ)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    return env
 
 
 def run_in_subprocess(method: str, n_neurons: int) -> dict:
     """Run :func:`worker` in a fresh interpreter and return its JSON (or the failure)."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", method, str(n_neurons)]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_worker_env())
     if proc.returncode != 0:
         return {"method": method, "n_neurons": n_neurons, "failed": True,
                 "returncode": proc.returncode, "stderr_tail": proc.stderr[-2000:],
@@ -127,8 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.worker:
         method, n = args.worker
-        if method not in ("ours", "baseline"):
-            raise SystemExit(f"--worker: method must be 'ours' or 'baseline', got {method!r}")
+        if method not in ("ours", "ours_float64", "baseline"):
+            raise SystemExit(f"--worker: unknown method {method!r}")
         result = worker(method, int(n))
         print(json.dumps(result))
         return result
@@ -141,11 +167,17 @@ def main(argv: list[str] | None = None) -> dict:
         row: dict = {"n_neurons": n}
         if n in baseline_sizes:  # the baseline first: the larger build runs after it
             row["baseline"] = run_in_subprocess("baseline", n)
+        if n <= 1_000_000:
+            row["ours_float64"] = run_in_subprocess("ours_float64", n)
         row["ours"] = run_in_subprocess("ours", n)
         base, ours = row.get("baseline"), row["ours"]
-        if base and not base.get("failed") and not ours.get("failed"):
-            row["speedup"] = round(base["total_s"] / ours["total_s"], 2)
-            row["memory_ratio"] = round(base["peak_gb"] / ours["peak_gb"], 2)
+        for key in ("ours", "ours_float64"):
+            mine = row.get(key)
+            if base and mine and not base.get("failed") and not mine.get("failed"):
+                row[f"speedup_{key}_vs_baseline"] = round(base["total_s"] / mine["total_s"], 2)
+                row[f"memory_ratio_baseline_over_{key}"] = round(
+                    base["peak_gb"] / mine["peak_gb"], 2
+                )
         row["targets"] = targets_for(n, ours)
         results.append(row)
     report = {
@@ -155,6 +187,7 @@ def main(argv: list[str] | None = None) -> dict:
                    "arpack_tol": TOL, "theory_outlier_eq13": C * SIGMA_MN,
                    "bulk_radius_eq14_large_N": C**0.5 * SIGMA2},
         "cpu_count": os.cpu_count(),
+        "blas_threads": _worker_env()["OPENBLAS_NUM_THREADS"],
         "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "results": results,
         "targets_met": all(r["targets"]["all_met"] for r in results),
