@@ -24,7 +24,9 @@ app = typer.Typer(
 )
 
 #: Modules of ``lowrank_rnn.commands`` that register a command each.
-COMMAND_MODULES: tuple[str, ...] = ("reproduce", "spectrum", "sweep", "psychometric", "compare")
+COMMAND_MODULES: tuple[str, ...] = (
+    "reproduce", "spectrum", "sweep", "psychometric", "compare", "embed"
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"lowrank_rnn.commands.{_name}").register(app)

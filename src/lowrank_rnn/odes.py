@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.integrate import solve_ivp
@@ -51,6 +52,8 @@ __all__ = [
     "reference_trajectory",
     "moving_fixed_point",
     "no_fixed_point",
+    "fitting_set",
+    "network_trajectory_error",
 ]
 
 #: Offset of the reference trajectory ``z*(t) = 6 tanh(t - T_MID)`` of the Fig 4 systems.
@@ -241,3 +244,82 @@ def get_ode(name: str) -> TargetODE:
     """The target called ``name`` (one of :data:`ODES`)."""
     check_choice("ode", name, tuple(ODES))
     return ODES[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# fitting sets and the network-level check
+# ---------------------------------------------------------------------------------------------
+def fitting_set(
+    ode: TargetODE, inputs: str, *, n_points: int = 2500, v0: float = 1.0, tube: float = 1.5
+) -> dict:
+    """Points, filtered inputs and target callable to embed a registry target (eq 9–11).
+
+    - ``inputs`` in {'none', 'bias'}: a regular grid over ``ode.box`` (autonomous targets only).
+    - ``inputs='decaying'`` (Sec 5): ``v = v0 exp(-t)`` labels time, so the points are pairs
+      ``(z, t)`` for t in ``[0, ode.t_end]``: for a non-autonomous target a tube of half-width
+      ``tube`` around the reference trajectory ``z*(t)`` (the region the trajectories and their
+      perturbations visit), for an autonomous one the whole box at every time.
+
+    Returns
+    -------
+    dict
+        ``points`` (n, rank), ``v`` (n, 1) or None, and ``g`` — the callable to pass to
+        :meth:`ODEEmbedding.fit` (``g(Z)`` or ``g(Z, V)``).
+    """
+    check_choice("inputs", inputs, ("none", "bias", "decaying"))
+    n_points = int(n_points)
+    if inputs != "decaying":
+        if not ode.autonomous:
+            raise ValueError(
+                f"inputs={inputs!r}: target {ode.name!r} is non-autonomous (its field depends on "
+                "time); embed it with inputs='decaying'"
+            )
+        from lowrank_rnn.fit.regression import grid_points
+
+        return {"points": grid_points(ode.box, n_points, ode.rank), "v": None, "g": ode.field}
+    v0 = check_real("v0", v0, minimum=0.0, min_inclusive=False)
+    if ode.rank != 1:
+        raise ValueError(f"inputs='decaying': only rank-1 targets are supported, got {ode.name!r}")
+    n_t = max(int(np.sqrt(n_points * 10)), 20)
+    n_z = max(n_points // n_t, 5)
+    ts = np.linspace(0.0, ode.t_end, n_t)
+    if ode.autonomous:
+        zs = np.linspace(*ode.box[0], n_z)[None, :].repeat(n_t, 0)
+    else:
+        zs = reference_trajectory(ts)[:, None] + np.linspace(-tube, tube, n_z)[None, :]
+    tt = np.repeat(ts[:, None], n_z, axis=1).reshape(-1)
+    points = zs.reshape(-1, 1)
+    v = (v0 * np.exp(-tt))[:, None]
+
+    def g(Z: np.ndarray, V: np.ndarray) -> np.ndarray:
+        return ode(Z, -np.log(V[:, 0] / v0))
+
+    return {"points": points, "v": v, "g": g}
+
+
+def network_trajectory_error(est: Any, ode: TargetODE, *, dt: float = 0.002) -> dict:
+    """Simulate the fitted N-neuron network from the target's starts and compare with solve_ivp.
+
+    The network (``est.network_``) is integrated by :func:`lowrank_rnn.simulate.simulate`
+    (Euler, step ``dt``) from ``x0 = M z0 + I v0``; its latent ``z`` (projection on ``[M, I]``,
+    eq 4) is compared with ``ode.solve`` over ``[0, ode.t_end]`` (two periods, or 10).
+
+    Parameters
+    ----------
+    est : ODEEmbedding
+        A fitted estimator (with ``simulate_latent``).
+    ode : TargetODE
+    dt : float
+
+    Returns
+    -------
+    dict
+        ``trajectory_error`` (max abs difference over starts, times and dimensions), ``t``
+        (time,), ``z_network`` and ``z_target`` (batch, time, rank).
+    """
+    dt = check_real("dt", dt, minimum=0.0, min_inclusive=False)
+    save = max(1, int(round(0.01 / dt)))
+    t, z_net = est.simulate_latent(ode.starts, t_span=ode.t_end, dt=dt, save_every=save)
+    z_ref = ode.solve(ode.starts, t)
+    err = float(np.max(np.abs(z_net - z_ref)))
+    return {"trajectory_error": err, "t": t, "z_network": z_net, "z_target": z_ref}
