@@ -27,6 +27,10 @@ def plot_eigenvalues(
         ax.plot([outlier], [0], "x", color="C3", ms=10, mew=2, label="theory outlier")
     if unit_circle:
         ax.plot(np.cos(th), np.sin(th), ":", color="0.6", lw=0.8)
+    extent = max([float(np.abs(eigs).max()) if eigs.size else 0.0, radius or 0.0,
+                  abs(outlier or 0.0), 1.0 if unit_circle else 0.0, 1e-3]) * 1.15
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
     ax.set_aspect("equal")
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
@@ -48,3 +52,37 @@ def plot_mean_sd(
     ax.errorbar(x, mean, yerr=sd, fmt="o", ms=3, color=color, label=f"{label} measured".strip())
     if theory is not None:
         ax.plot(x, theory, "-", color=color, alpha=0.7, label=f"{label} theory".strip())
+
+
+def plot_training_curves(
+    ax: Any, curves: dict[str, dict[str, list[float]]], *, closed_form: float | None = None
+) -> None:
+    """Training loss per epoch for each method and size (``curves[method][size]``), log scale,
+    with the closed form's one-step training error as a horizontal line."""
+    styles = {"bptt_low_rank": "-", "bptt_full_rank": "--"}
+    for i, (method, by_size) in enumerate(curves.items()):
+        for j, (size, curve) in enumerate(by_size.items()):
+            ax.plot(np.arange(1, len(curve) + 1), curve, styles.get(method, ":"),
+                    color=f"C{j}", label=f"{method} N={size}", alpha=0.9 - 0.2 * i)
+    if closed_form is not None:
+        ax.axhline(closed_form, color="purple", lw=2, label="closed form (one step)")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training MSE")
+    ax.legend(fontsize=6)
+
+
+def plot_test_mse_by_size(ax: Any, summary: dict[str, Any]) -> None:
+    """Test MSE (mean ± sd over seeds) by network size, one series per method, log scale."""
+    colors = {"closed_form": "purple", "bptt_low_rank": "C0", "bptt_full_rank": "C1"}
+    for method, row in summary.items():
+        sizes = [int(n) for n in row["by_size"]]
+        mean = [row["by_size"][str(n)]["test_mse_mean"] for n in sizes]
+        sd = [row["by_size"][str(n)]["test_mse_sd"] for n in sizes]
+        ax.errorbar(sizes, mean, yerr=sd, fmt="o-", ms=4, capsize=3,
+                    color=colors.get(method, "0.3"), label=method)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("neurons N")
+    ax.set_ylabel("test MSE")
+    ax.legend(fontsize=7)

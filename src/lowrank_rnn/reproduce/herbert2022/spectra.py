@@ -27,6 +27,7 @@ from lowrank_rnn.spectrum import (
     theory_outlier,
     theory_outlier_sd,
 )
+from lowrank_rnn.sweep import run_sweep, sweep_options
 
 PAPER_KEY = "herbert2022"
 
@@ -51,19 +52,23 @@ def rank_one_point(
     return {"outlier": float(ev[0].real), "bulk": bulk_radius(ev, 1)}
 
 
-def _sweep(func: Callable[..., dict[str, float]], grid: list[dict[str, Any]], n_inst: int,
-           settings: Settings) -> dict[str, np.ndarray]:
-    """Evaluate ``func`` on every grid point × instance; arrays of shape (len(grid), n_inst)."""
+def _sweep(func: Callable[..., dict[str, float]], param: str, values: Any,
+           fixed: dict[str, Any], n_inst: int, settings: Settings, name: str
+           ) -> dict[str, np.ndarray]:
+    """Run ``func`` over ``param`` in ``values`` × instances through the sweep machinery.
+
+    Quick mode runs serially in-process; full mode on Dask (``settings.scheduler`` or a local
+    cluster), resumable when a sweep directory is configured.
+
+    Returns
+    -------
+    dict of output name -> ndarray, shape (len(values), n_inst)
+    """
     seeds = [settings.seed * 100_003 + 7919 * i for i in range(n_inst)]
-    out: dict[str, list[list[float]]] = {}
-    for point in grid:
-        rows: dict[str, list[float]] = {}
-        for s in seeds:
-            for k, v in func(**point, seed=s).items():
-                rows.setdefault(k, []).append(v)
-        for k, v in rows.items():
-            out.setdefault(k, []).append(v)
-    return {k: np.asarray(v) for k, v in out.items()}
+    vals = [v.item() if hasattr(v, "item") else v for v in values]
+    ds = run_sweep(func, {param: vals}, seeds, fixed=fixed,
+                   **sweep_options(settings, f"herbert2022_{name}"))
+    return {k: np.asarray(ds[k].transpose(param, "seed").values) for k in ds.data_vars}
 
 
 def _rel_tol(samples: np.ndarray, theory: np.ndarray, n: np.ndarray | int) -> np.ndarray:
@@ -75,13 +80,13 @@ def _rel_tol(samples: np.ndarray, theory: np.ndarray, n: np.ndarray | int) -> np
 
 
 def _bulk_measurable(th_outlier: np.ndarray, th_bulk: np.ndarray) -> np.ndarray:
-    """Points where the bulk edge is measurable: outlier well outside (> 1.5 R) or inside (< R/2).
+    """Points where the bulk edge is measurable: outlier well outside (> 2 R) or inside (< R/2).
 
     In between, the outlier mixes with the bulk edge and removing "the largest eigenvalue" is
     ambiguous (the paper's Fig 3D draws these predictions dashed for the same reason).
     """
     ratio = np.abs(th_outlier) / th_bulk
-    return (ratio > 1.5) | (ratio < 0.5)
+    return (ratio > 2.0) | (ratio < 0.5)
 
 
 def _check_curve(checks: Checks, name: str, samples: np.ndarray, theory: np.ndarray,
@@ -106,15 +111,15 @@ def fig1(settings: Settings) -> FigureData:
                                                         rng=settings.seed))) for s in (0.0, 0.5)}
     n_c, k = (400, 4) if q else (1000, 50)
     s_levels = np.round(np.linspace(0.0, 0.9 if q else 0.95, 8 if q else 20), 4)
-    c_res = _sweep(gaussian_radius_point, [{"n": n_c, "g": 1.0, "sparsity": s} for s in s_levels],
-                   k, settings)["radius"]
+    c_res = _sweep(gaussian_radius_point, "sparsity", s_levels, {"n": n_c, "g": 1.0}, k,
+                   settings, "fig1c")["radius"]
     th_c = np.array([theory_gaussian_radius(1.0, sparsity=s) for s in s_levels])
     _check_curve(checks, "C: mean radius vs g sqrt(1-s) (eq 6)", c_res, th_c,
                  _rel_tol(c_res, th_c, n_c))
     c_fix = 50 if q else 200
     n_d = np.array([100, 200, 400, 700] if q else [250, 400, 600, 1000, 1500, 2000])
-    d_res = _sweep(gaussian_radius_point, [{"n": int(n), "g": 1.0, "c": c_fix} for n in n_d],
-                   k, settings)["radius"]
+    d_res = _sweep(gaussian_radius_point, "n", n_d, {"g": 1.0, "c": c_fix}, k, settings,
+                   "fig1d")["radius"]
     th_d = np.array([theory_gaussian_radius(1.0, c=c_fix, n_neurons=int(n)) for n in n_d])
     _check_curve(checks, f"D/E: mean radius vs g sqrt(C/N), C = {c_fix}", d_res, th_d,
                  _rel_tol(d_res, th_d, n_d))
@@ -196,12 +201,14 @@ def fig2(settings: Settings) -> FigureData:
     n_b, k = (500, 4) if q else (1000, 50)
     s_levels = np.round(np.linspace(0.1, 0.9 if q else 0.95, 7 if q else 18), 4)
     pts_b = [{"n": n_b, "sigma2": 16.0, "sigma_mn": 4.0, "sparsity": float(s)} for s in s_levels]
-    res_b = _sweep(rank_one_point, pts_b, k, settings)
+    res_b = _sweep(rank_one_point, "sparsity", s_levels,
+                   {"n": n_b, "sigma2": 16.0, "sigma_mn": 4.0}, k, settings, "fig2b")
     th_b = _rank_one_checks(checks, "B/C (fraction s)", res_b, 16.0, 4.0, pts_b)
     c_fix = 50 if q else 200
     n_d = [100, 200, 400, 700] if q else [250, 400, 600, 1000, 1500, 2000]
     pts_d = [{"n": n, "sigma2": 16.0, "sigma_mn": 4.0, "c": c_fix} for n in n_d]
-    res_d = _sweep(rank_one_point, pts_d, k, settings)
+    res_d = _sweep(rank_one_point, "n", n_d, {"sigma2": 16.0, "sigma_mn": 4.0, "c": c_fix}, k,
+                   settings, "fig2d")
     th_d = _rank_one_checks(checks, f"D (C = {c_fix})", res_d, 16.0, 4.0, pts_d)
     data = {"ev_a": ev_a, "s": s_levels, "res_b": res_b, "th_b": th_b, "n_d": np.array(n_d),
             "res_d": res_d, "th_d": th_d, "c_fix": c_fix}
@@ -253,7 +260,8 @@ def fig3(settings: Settings) -> FigureData:
     n_b = [100, 200, 400, 800] if q else [300, 500, 1000, 2000, 4000]
     pts_b = [{"n": n, "sigma2": 0.09, "sigma_mn": 0.008 * 200 / c_b, "c": c_b, "rescaled": True}
              for n in n_b]
-    res_b = _sweep(rank_one_point, pts_b, k, settings)
+    res_b = _sweep(rank_one_point, "n", n_b, {k_: v for k_, v in pts_b[0].items() if k_ != "n"},
+                   k, settings, "fig3b")
     th_b = _rank_one_checks(checks, f"B (C = {c_b}, N increasing)", res_b, 0.09,
                             0.008 * 200 / c_b, pts_b)
     limit = np.sqrt(c_b) * 0.09
@@ -261,12 +269,16 @@ def fig3(settings: Settings) -> FigureData:
     s2_grid = np.round(np.linspace(0.02, 0.12, 5 if q else 11), 4)
     pts_c = [{"n": n_cd, "sigma2": float(s2), "sigma_mn": 0.01, "c": c_cd, "rescaled": True}
              for s2 in s2_grid]
-    res_c = _sweep(rank_one_point, pts_c, k, settings)
+    res_c = _sweep(rank_one_point, "sigma2", s2_grid,
+                   {"n": n_cd, "sigma_mn": 0.01, "c": c_cd, "rescaled": True}, k, settings,
+                   "fig3c")
     th_c = _rank_one_checks_grid(checks, "C (sigma^2 varied)", res_c, pts_c)
     smn_grid = np.round(np.linspace(0.0, 0.02, 5 if q else 11), 4)
     pts_d = [{"n": n_cd, "sigma2": 0.05, "sigma_mn": float(x), "c": c_cd, "rescaled": True}
              for x in smn_grid]
-    res_d = _sweep(rank_one_point, pts_d, k, settings)
+    res_d = _sweep(rank_one_point, "sigma_mn", smn_grid,
+                   {"n": n_cd, "sigma2": 0.05, "c": c_cd, "rescaled": True}, k, settings,
+                   "fig3d")
     th_d = _rank_one_checks_grid(checks, "D (sigma_mn varied)", res_d, pts_d)
     data = {"ev_a": ev_a, "th_a": th_a, "n_b": np.array(n_b), "res_b": res_b, "th_b": th_b,
             "limit": limit, "c_b": c_b, "s2": s2_grid, "res_c": res_c, "th_c": th_c,
