@@ -389,7 +389,11 @@ class FixedDegreeRankOne:
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         """``P^T v = scale * n ⊙ (X^T (m ⊙ v))``; v of shape (N,) -> (N,)."""
         v = self._check_vector(v)
-        out = self.gather_sum(self.m * v)
+        if np.iscomplexobj(v):
+            u = self.m * v
+        else:  # formed directly in the gather's type: one N-vector less at float32
+            u = np.multiply(self.m, v, dtype=self.dtype)
+        out = self.gather_sum(u)
         out *= self.n
         if self.scale != 1.0:
             out *= self.scale
