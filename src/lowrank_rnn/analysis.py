@@ -129,6 +129,20 @@ def _samples(x: np.ndarray) -> np.ndarray:
     return flat
 
 
+def _covariance_spectrum(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending, of ``c^T c``) and unit principal axes (rows) of centred data
+    ``c`` (samples, N), through the smaller of the two Gram matrices (cheaper than an SVD)."""
+    if c.shape[0] < c.shape[1]:
+        lam, u = np.linalg.eigh(c @ c.T)
+        lam, u = lam[::-1].clip(0), u[:, ::-1]
+        axes = u.T @ c
+        norms = np.linalg.norm(axes, axis=1)
+        axes = np.divide(axes, norms[:, None], out=np.zeros_like(axes), where=norms[:, None] > 0)
+        return lam, axes
+    lam, v = np.linalg.eigh(c.T @ c)
+    return lam[::-1].clip(0), v[:, ::-1].T
+
+
 def pca(x: np.ndarray, *, n_components: int = 3, vectors: dict | None = None) -> PCAResult:
     """PCA of activity pooled over trials and time (Herbert & Ostojic Fig 4B/E, right).
 
@@ -143,8 +157,8 @@ def pca(x: np.ndarray, *, n_components: int = 3, vectors: dict | None = None) ->
     flat = _samples(x)
     k = check_int("n_components", n_components, minimum=1, maximum=min(flat.shape))
     c = flat - flat.mean(axis=0)
-    _, s, vt = np.linalg.svd(c, full_matrices=False)
-    lam = s**2 / (flat.shape[0] - 1)
+    lam, vt = _covariance_spectrum(c)
+    lam = lam / (flat.shape[0] - 1)
     total = lam.sum()
     explained = lam / total if total > 0 else np.zeros_like(lam)
     align = {}
@@ -163,8 +177,8 @@ def participation_ratio(x: np.ndarray) -> float:
     """
     flat = _samples(x)
     c = flat - flat.mean(axis=0)
-    s = np.linalg.svd(c, compute_uv=False)
-    lam = s**2
+    small = c @ c.T if c.shape[0] < c.shape[1] else c.T @ c
+    lam = np.linalg.eigvalsh(small).clip(0)
     total = lam.sum()
     return float(total**2 / np.sum(lam**2)) if total > 0 else 0.0
 
