@@ -329,3 +329,23 @@ def test_bad_input_raises_named_errors():
         flow_field(mix, (1.0, -1.0))
     with pytest.raises(ValueError, match="method"):
         latent_trajectory(mix, np.zeros(2), dt=0.1, n_steps=3, method="midpoint")
+
+
+# ----------------------------------------------------------------------- rank-one closed form
+@pytest.mark.parametrize("phi", ["tanh", "linear"])
+def test_one_population_rank_one_matches_latent_module(phi):
+    """The rank-one Gaussian latent ODE of the simulation module (Herbert & Ostojic eq 36-37).
+
+    (ReLU is left out: there the module averages the step function phi' by Gauss-Hermite
+    quadrature, which is accurate only to ~1%; the closed form Phi(mu / s) is tested above.)
+    """
+    latent = pytest.importorskip("lowrank_rnn.latent")
+    s2, smn, snI, smI, sI2 = 1.7, 0.9, 0.4, 0.3, 0.8
+    cov = np.array([[s2, smn, smI], [smn, s2, snI], [smI, snI, sI2]])
+    mix = GaussianMixture.single(cov, rank=1, phi=phi)
+    k = np.linspace(-3, 3, 13)
+    for v in (0.0, 0.7, -1.2):
+        ref = latent.rank_one_latent_rhs(k, s2, smn, v=v, sigma_nI=snI, sigma_mI=smI,
+                                         sigma_I2=sI2, phi=phi)
+        got = latent_vector_field(mix, k[:, None], np.array([v]))[:, 0]
+        np.testing.assert_allclose(got, ref, atol=1e-8)
