@@ -496,11 +496,10 @@ def _filter_covariances(lds: LatentLDS, n_steps: int, P: np.ndarray) -> dict[str
     (n_d,), where step t uses entry ``min(t, n_d - 1)``.
     """
     A, C, Q, R = lds.A, lds.C, lds.Q, lds.R
-    k, n = lds.n_latent, lds.n_obs
+    k = lds.n_latent
     P_pred = np.empty((n_steps, k, k))
     P_filt = np.empty((n_steps, k, k))
     gains, linvs, logdets = [], [], []
-    eye = np.eye(n)
     t = 0
     while t < n_steps:
         P_pred[t] = P
@@ -513,7 +512,7 @@ def _filter_covariances(lds: LatentLDS, n_steps: int, P: np.ndarray) -> dict[str
                 f"lds: innovation covariance C P C^T + R is singular at step {t}; the data "
                 "have no density under this model (R or P0 too degenerate)"
             ) from None
-        Linv = sla.solve_triangular(L, eye, lower=True, check_finite=False)
+        Linv = np.linalg.inv(L)  # triangular; cheaper than per-step solves for small N
         gain = (PCt @ Linv.T) @ Linv
         Pf = _sym(P - gain @ PCt.T)
         P_filt[t] = Pf
@@ -612,7 +611,7 @@ def _gauss_logpdf(e: np.ndarray, cov: np.ndarray, name: str) -> np.ndarray:
         ) from None
     b, n = e.shape[0], e.shape[-1]
     flat = e.reshape(-1, n)
-    white = sla.solve_triangular(L, flat.T, lower=True)
+    white = np.linalg.inv(L) @ flat.T
     quad = np.einsum("ij,ij->j", white, white).reshape(b, -1).sum(axis=1)
     count = flat.shape[0] // b
     return -0.5 * quad - count * (np.log(np.diag(L)).sum() + 0.5 * n * _LOG2PI)

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg as sla
 
 from lowrank_rnn._validate import (
     RngLike,
@@ -140,7 +139,7 @@ def rts_smoother(
         G = G_cache.get(key)
         if G is None:
             try:
-                G = np.linalg.solve(Pp, A @ Pf).T  # Pf A^T Pp^{-1} (Pp symmetric)
+                G = (np.linalg.inv(Pp) @ (A @ Pf)).T  # Pf A^T Pp^{-1} (Pp symmetric)
             except np.linalg.LinAlgError:
                 G = (np.linalg.pinv(Pp, hermitian=True) @ A @ Pf).T
             G_cache = {key: G}
@@ -285,8 +284,13 @@ def _init_lds(y: np.ndarray, k: int, u: np.ndarray | None, diag: bool) -> Latent
 
 
 def _m_step(
-    y: np.ndarray, u: np.ndarray | None, sm: SmootherResult, diag: bool
+    y: np.ndarray,
+    u: np.ndarray | None,
+    sm: SmootherResult,
+    diag: bool,
+    yy: tuple[np.ndarray, np.ndarray],
 ) -> LatentLDS:
+    """Closed-form M-step; ``yy = (sum_t y_t y_t^T, sum_t y_t)`` (computed once)."""
     b, T, n = y.shape
     ms = sm.m_smooth
     k = ms.shape[2]
@@ -296,10 +300,10 @@ def _m_step(
     Szz = b * sm.P_smooth.sum(axis=0) + Z.T @ Z
     Sz = Z.sum(axis=0)
     XX = np.block([[Szz, Sz[:, None]], [Sz[None, :], np.array([[b * T]])]])
-    YX = np.hstack([Y.T @ Z, Y.sum(axis=0)[:, None]])
+    YX = np.hstack([Y.T @ Z, yy[1][:, None]])
     Cd = np.linalg.solve(XX, YX.T).T
     C, d = Cd[:, :k], Cd[:, k]
-    R = _sym((Y.T @ Y - Cd @ YX.T) / (b * T))
+    R = _sym((yy[0] - Cd @ YX.T) / (b * T))
     if diag:
         R = np.diag(np.diag(R))
     floor = 1e-12 * max(float(np.trace(R)) / n, 1e-300)
@@ -382,6 +386,8 @@ def fit_lds_em(
         if (init.B is None) != (u is None):
             raise ValueError("init: its input matrix B must be present exactly when inputs are")
         lds = init
+    Yf = y.reshape(-1, n)
+    yy = (_sym(Yf.T @ Yf), Yf.sum(axis=0))
     lls: list[float] = []
     converged = False
     it = 0
@@ -391,7 +397,7 @@ def fit_lds_em(
         if len(lls) > 1 and (lls[-1] - lls[-2]) < tol * b * T:
             converged = True
             break
-        lds = _m_step(y, u, sm, diag)
+        lds = _m_step(y, u, sm, diag, yy)
     else:
         lls.append(float(lds_log_likelihood(lds, y, inputs=u).sum()))
     seconds = time.perf_counter() - t0
@@ -468,7 +474,7 @@ def gaussian_log_likelihood(train: np.ndarray, test: np.ndarray) -> float:
     X = train.reshape(-1, n)
     mu, cov = X.mean(axis=0), _sym(np.cov(X.T, bias=True).reshape(n, n))
     L = np.linalg.cholesky(cov)
-    e = sla.solve_triangular(L, (test.reshape(-1, n) - mu).T, lower=True)
+    e = np.linalg.inv(L) @ (test.reshape(-1, n) - mu).T
     per = -0.5 * (np.sum(e**2, axis=0) + n * np.log(2 * np.pi)) - np.log(np.diag(L)).sum()
     return float(per.mean())
 
