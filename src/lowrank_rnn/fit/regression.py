@@ -70,6 +70,9 @@ _PHIS = ("tanh", "relu")
 #: Below this reciprocal condition number of ``Phi^T W Phi + ridge`` the normal equations lose
 #: more than ~10 of float64's 16 digits and ``solver='auto'`` switches to ``lstsq``.
 _RCOND_MIN = 1e-10
+#: Relative jitter (times the largest diagonal entry of the Gram matrix) that ``solver='auto'``
+#: adds when the normal equations are numerically singular.
+_JITTER = 1e-12
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,8 +306,11 @@ def solve_least_squares(
         below ``n_neurons * eps * largest`` (a pseudo-inverse: robust when the random basis is
         numerically rank-deficient, which it usually is without ridge). ``'lstsq'``: LAPACK
         gelsd (SVD) on ``[sqrt(W) Phi; sqrt(ridge) 1]``, the minimum-norm reference solution
-        (slowest). ``'auto'``: Cholesky, unless the Gram matrix is numerically singular
-        (reciprocal condition < 1e-10), then eigh.
+        (slowest). ``'auto'``: Cholesky; when the Gram matrix is numerically singular
+        (reciprocal condition < 1e-10, as it usually is for a random basis without ridge) a
+        jitter of ``1e-12 * max(diag(Phi^T W Phi))`` is added to its diagonal — the order of
+        the rounding noise of forming it — and the Cholesky factorisation is repeated
+        (reported as ``solver='cholesky+jitter'`` with ``info['jitter']``); eigh if that fails.
 
     Returns
     -------
@@ -315,7 +321,8 @@ def solve_least_squares(
         from the Gram eigenvalues on the eigh path (inf when the smallest is <= 0 in floating
         point), and on the Cholesky path ``sqrt`` of LAPACK's 1-norm estimate for the Gram
         matrix, within a factor of about ``sqrt(n_neurons)`` of the 2-norm value), ``rank``
-        (numerical rank on the eigh and lstsq paths, None for Cholesky).
+        (numerical rank on the eigh and lstsq paths, None for Cholesky), ``jitter`` (the ridge
+        added by ``'auto'``; 0 when none was needed).
     """
     check_choice("solver", solver, SOLVERS)
     ridge = check_real("ridge", ridge, minimum=0.0)
@@ -336,7 +343,7 @@ def solve_least_squares(
             Yw = np.vstack([Yw, np.zeros((n_feat, Y.shape[1]))])
         N, _, rank, sv = sla.lstsq(A, Yw, lapack_driver="gelsd", check_finite=False)
         cond = float(sv[0] / sv[-1]) if sv.size and sv[-1] > 0 else float("inf")
-        return N, {"solver": "lstsq", "condition_number": cond, "rank": int(rank)}
+        return N, {"solver": "lstsq", "condition_number": cond, "rank": int(rank), "jitter": 0.0}
     # normal equations: one Gram matrix and one right-hand side serve every column of N
     G = A.T @ A
     if ridge:
@@ -352,12 +359,26 @@ def solve_least_squares(
         if c is not None and (solver == "cholesky" or rcond >= _RCOND_MIN):
             N = sla.cho_solve((c, low), b, check_finite=False)
             cond = float(np.sqrt(1.0 / rcond)) if rcond > 0 else float("inf")
-            return N, {"solver": "cholesky", "condition_number": cond, "rank": None}
+            return N, {"solver": "cholesky", "condition_number": cond, "rank": None,
+                       "jitter": 0.0}
         if solver == "cholesky":
             raise ValueError(
                 "solver='cholesky': the normal equations are numerically singular; add a ridge "
                 "penalty or use solver='eigh' or 'lstsq'"
             )
+        # numerically singular (a random basis without ridge usually is): add a jitter at the
+        # level of the rounding noise of forming Phi^T Phi and factorise again
+        jitter = _JITTER * float(np.max(np.diag(G), initial=0.0))
+        Gj = G.copy()
+        Gj[np.diag_indices_from(Gj)] += jitter
+        try:
+            c, low = sla.cho_factor(Gj, lower=False, overwrite_a=True, check_finite=False)
+            N = sla.cho_solve((c, low), b, check_finite=False)
+            cond = float(np.sqrt(1.0 / rcond)) if rcond > 0 else float("inf")
+            return N, {"solver": "cholesky+jitter", "condition_number": cond, "rank": None,
+                       "jitter": jitter}
+        except np.linalg.LinAlgError:
+            pass
     lam, U = sla.eigh(G, driver="evd", overwrite_a=True, check_finite=False)
     top = float(lam[-1]) if lam.size else 0.0
     keep = lam > max(n_feat, 1) * np.finfo(float).eps * top
@@ -365,7 +386,7 @@ def solve_least_squares(
     N = Ub @ ((Ub.T @ b) / lam[keep][:, None])
     low = float(lam[0]) if lam.size else 0.0
     cond = float(np.sqrt(top / low)) if low > 0 else float("inf")
-    return N, {"solver": "eigh", "condition_number": cond, "rank": int(keep.sum())}
+    return N, {"solver": "eigh", "condition_number": cond, "rank": int(keep.sum()), "jitter": 0.0}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,7 +454,8 @@ class ODEEmbedding:
     info_ : dict
         ``train_mse`` (mean squared error of the fitted vector field, over points and
         dimensions, unweighted), ``condition_number`` (see :func:`solve_least_squares`),
-        ``seconds`` (wall time of the fit), ``solver``, ``n_points``, ``m_std``, ``i_std``.
+        ``seconds`` (wall time of the fit), ``solver``, ``jitter``, ``n_points``, ``m_std``,
+        ``i_std``.
     d_in_ : int
         Number of input channels.
 
@@ -659,6 +681,7 @@ class ODEEmbedding:
             "train_mse": float(np.mean(resid**2)),
             "condition_number": sinfo["condition_number"],
             "solver": sinfo["solver"],
+            "jitter": sinfo["jitter"],
             "n_points": int(n_pts),
             "m_std": float(m_std),
             "i_std": float(i_std),
