@@ -68,7 +68,7 @@ def test_single_population_has_at_most_two_stable_fixed_points():
 
 def test_reduced_matrix_gives_the_nontrivial_dense_eigenvalues():
     rng = np.random.default_rng(0)
-    n, R = 150, 2
+    n, R = 100, 2
     net = low_rank_network(rng.normal(size=(n, R)) * 1.5, rng.normal(size=(n, R)) * 1.5)
     x = rng.normal(size=n)
     ev, red = network_jacobian_eigenvalues(net, x)
@@ -118,7 +118,7 @@ def test_perturbation_of_simulated_network_follows_predicted_stability():
 
 def test_newton_with_dense_random_part_and_input():
     rng = np.random.default_rng(4)
-    n = 120
+    n = 80
     J = rng.normal(size=(n, n)) * 0.8 / np.sqrt(n)
     b = rng.normal(size=n)
     net = LowRankRNN(M=rng.normal(size=(n, 1)), N=rng.normal(size=(n, 1)), I=b[:, None],
