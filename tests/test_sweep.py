@@ -204,12 +204,15 @@ def test_damaged_point_file_is_recomputed(tmp_path, log_dir):
     np.testing.assert_allclose(ds["y"].values, [[10.0, 10.001]])
 
 
-def test_sweep_options_quick_is_serial():
+def test_sweep_options_quick_is_serial(monkeypatch, tmp_path):
     from lowrank_rnn.reproduce._core import Settings
 
     assert sweep_options(Settings(quick=True)) == {"workers": 0, "progress": False}
-    full = sweep_options(Settings(quick=False, scheduler="tcp://h:1", workers=3))
-    assert full["scheduler"] == "tcp://h:1" and full["workers"] == 3
+    monkeypatch.delenv("LOWRANK_RNN_SWEEP_DIR", raising=False)
+    full = sweep_options(Settings(quick=False, scheduler="tcp://h:1", workers=3), "fig")
+    assert full["scheduler"] == "tcp://h:1" and full["workers"] == 3 and "store" not in full
+    monkeypatch.setenv("LOWRANK_RNN_SWEEP_DIR", str(tmp_path))
+    assert sweep_options(Settings(quick=False), "fig")["store"] == tmp_path / "fig"
 
 
 # --------------------------------------------------------------------------- bad input
@@ -307,6 +310,18 @@ def test_dask_sweep_equals_serial(cluster, tmp_path):
     check_dataset(d1)
     c = calls(log_d)
     assert len(c) == N_POINTS and set(c.values()) == {1}
+
+
+def test_full_mode_options_run_on_the_scheduler(cluster, tmp_path, log_dir, monkeypatch):
+    from lowrank_rnn.reproduce._core import Settings
+
+    monkeypatch.setenv("LOWRANK_RNN_SWEEP_DIR", str(tmp_path / "sweeps"))
+    opts = sweep_options(Settings(quick=False, scheduler=cluster.scheduler_address), "toy")
+    opts["progress"] = False
+    ds = run_sweep(counted_point, GRID, SEEDS, fixed={"log_dir": str(log_dir)}, **opts)
+    check_dataset(ds)
+    assert ds.attrs["runner"] == f"dask {cluster.scheduler_address}"
+    identical(load_sweep(tmp_path / "sweeps" / "toy"), ds)
 
 
 def test_dask_exception_then_resume(cluster, tmp_path, log_dir):

@@ -510,12 +510,14 @@ def run_sweep(
         points.append(SweepPoint(tuple(idx), params, seed, key))
 
     results: dict[str, dict[str, np.ndarray]] = {}
+    run_token = uuid.uuid4().hex
     if store_ is not None:
         from lowrank_rnn._io import write_json_atomic
 
         (store_ / "points").mkdir(parents=True, exist_ok=True)
         write_json_atomic(store_ / _STORE_MARKER, {
             **meta, "grid": grid_, "seeds": seeds_, "n_points": len(points),
+            "run_token": run_token,
         })
         for p in points:
             got = _read_point(store_, p.key)
@@ -528,7 +530,7 @@ def run_sweep(
         for k, v in out.items():
             shapes.setdefault(k, v.shape)
 
-    def record(p: SweepPoint, out: dict[str, np.ndarray]) -> None:
+    def record(p: SweepPoint, out: dict[str, np.ndarray], written: bool = False) -> None:
         if shapes:
             if set(out) != set(shapes):
                 raise ValueError(
@@ -543,7 +545,7 @@ def run_sweep(
                     )
         else:
             shapes.update({k: v.shape for k, v in out.items()})
-        if store_ is not None:
+        if store_ is not None and not written:
             _write_point(store_, p, meta, out)
         results[p.key] = out
 
@@ -553,7 +555,8 @@ def run_sweep(
             if serial:
                 _run_serial(func, fixed_, todo, record, advance)
             else:
-                _run_dask(func, fixed_, todo, record, advance, scheduler, workers)
+                stored = None if store_ is None else (str(store_.resolve()), run_token, meta)
+                _run_dask(func, fixed_, todo, record, advance, scheduler, workers, stored)
         missing = [p for p in todo if p.key not in results]
         if missing:
             raise RuntimeError(
@@ -593,7 +596,34 @@ def _run_serial(func, fixed, todo, record, advance) -> None:  # noqa: ANN001
         advance(1)
 
 
-def _run_dask(func, fixed, todo, record, advance, scheduler, workers) -> None:  # noqa: ANN001
+def _worker_point(func: Callable[..., Any], kwargs: dict[str, Any], point: SweepPoint,
+                  stored: tuple[str, str, dict] | None) -> tuple[dict[str, np.ndarray], bool]:
+    """Run one point on a worker; returns (outputs, whether they are already in the store).
+
+    When the worker sees the sweep's store (same file system: the store's run token matches),
+    it reuses a record written there and writes its own result before returning it. A point
+    whose worker died after finishing (its result not yet collected) is then rerun by Dask
+    without calling ``func`` again.
+    """
+    if stored is not None:
+        path, token, meta = stored
+        store = Path(path)
+        try:
+            shared = json.loads((store / _STORE_MARKER).read_text()).get("run_token") == token
+        except (OSError, ValueError):
+            shared = False
+        if shared:
+            got = _read_point(store, point.key)
+            if got is not None:
+                return got, True
+            out = _call_point(func, kwargs)
+            _write_point(store, point, meta, out)
+            return out, True
+    return _call_point(func, kwargs), False
+
+
+def _run_dask(func, fixed, todo, record, advance, scheduler, workers,  # noqa: ANN001
+              stored) -> None:  # noqa: ANN001
     """Keep about two points per worker thread in flight; store each as it finishes.
 
     On an error or Ctrl-C, no new points are submitted; the ones in flight are finished and
@@ -616,8 +646,8 @@ def _run_dask(func, fixed, todo, record, advance, scheduler, workers) -> None:  
             p = next(pending, None)
             if p is None:
                 return
-            fut = client.submit(_call_point, func, {**fixed, **p.params, "seed": p.seed},
-                                key=f"sweep-{p.key}-{batch}", pure=False)
+            fut = client.submit(_worker_point, func, {**fixed, **p.params, "seed": p.seed}, p,
+                                stored, key=f"sweep-{p.key}-{batch}", pure=False)
             in_flight[fut] = p
             queue.add(fut)
 
@@ -632,7 +662,7 @@ def _run_dask(func, fixed, todo, record, advance, scheduler, workers) -> None:  
                     state["stop"] = True
                     continue
                 try:
-                    record(p, fut.result())
+                    record(p, *fut.result())
                 except ValueError as err:
                     if state["error"] is None:
                         state["error"] = err
