@@ -467,6 +467,8 @@ def run_sweep(
     A point that raises stops the sweep: the points already running are finished and stored,
     then the error is raised with the point's parameters. Ctrl-C does the same (a second Ctrl-C
     abandons the running points). Rerunning with the same arguments continues where it stopped.
+    When the Dask workers see ``store`` (a shared file system), they write each point there
+    before returning it, so a worker that dies after finishing a point causes no recomputation.
 
     Examples
     --------
