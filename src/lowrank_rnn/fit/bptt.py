@@ -112,6 +112,66 @@ def _phi_torch(name: str) -> Any:
     return {"tanh": torch.tanh, "relu": torch.relu, "linear": lambda v: v}[name]
 
 
+class _Adam:
+    """Adam (Kingma & Ba 2015) with L2 weight decay added to the gradient, as ``torch.optim.Adam``.
+
+    Written out (a dozen tensor operations) because constructing ``torch.optim.Adam`` imports
+    ``torch._dynamo``, which costs seconds per process; the update is the same.
+    """
+
+    def __init__(self, params: list[Any], lr: float, weight_decay: float = 0.0,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        torch = _torch()
+        self.params = params
+        self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
+        self.step_count = 0
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        torch = _torch()
+        b1, b2 = self.betas
+        self.step_count += 1
+        c1 = 1 - b1**self.step_count
+        c2 = 1 - b2**self.step_count
+        with torch.no_grad():
+            for p, m, v in zip(self.params, self.m, self.v, strict=True):
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if self.weight_decay:
+                    g = g + self.weight_decay * p
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                denom = (v / c2).sqrt_().add_(self.eps)
+                p.addcdiv_(m, denom, value=-self.lr / c1)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step_count, "m": [t.detach().cpu() for t in self.m],
+                "v": [t.detach().cpu() for t in self.v]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step_count = int(state["step"])
+        for dst, src in zip(self.m + self.v, list(state["m"]) + list(state["v"]), strict=True):
+            dst.copy_(src.to(dst.device))
+
+
+def _clip_grad_norm(params: list[Any], max_norm: float) -> None:
+    """Scale all gradients so that their joint 2-norm is at most ``max_norm``."""
+    torch = _torch()
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    total = torch.sqrt(sum((g.detach() ** 2).sum() for g in grads))
+    scale = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+    for g in grads:
+        g.mul_(scale)
+
+
 def _make_model(
     params: dict[str, np.ndarray],
     *,
@@ -361,8 +421,8 @@ class BPTTTrainer:
             readout_scale=self.readout_scale, trainable=self.trainable, device=self.device_,
             dtype=tdtype,
         )
-        self._optim = torch.optim.Adam(
-            [p for p in self.model_.parameters()], lr=self.lr, weight_decay=self.weight_decay
+        self._optim = _Adam(
+            list(self.model_.parameters()), lr=self.lr, weight_decay=self.weight_decay
         )
         self._torch_gen = torch.Generator(device=self.device_)
         self._torch_gen.manual_seed(int(rng.integers(2**62)))
@@ -517,10 +577,10 @@ class BPTTTrainer:
                     z = self.model_(u, self._x0(), noise=self.noise, generator=self._torch_gen)
                     denom = m.sum().clamp_min(1.0)
                     loss = ((z - y) ** 2 * m).sum() / denom
-                    self._optim.zero_grad(set_to_none=True)
+                    self._optim.zero_grad()
                     loss.backward()
                     if self.grad_clip is not None:
-                        torch.nn.utils.clip_grad_norm_(self.model_.parameters(), self.grad_clip)
+                        _clip_grad_norm(list(self.model_.parameters()), self.grad_clip)
                     self._optim.step()
                     total += float(loss.detach()) * float(denom)
                     weight += float(denom)

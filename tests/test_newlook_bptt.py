@@ -1,0 +1,23 @@
+"""Fig 5 of "A new look" (closed form vs BPTT) in quick mode: every check passes, it draws."""
+
+import pytest
+
+pytest.importorskip("torch")
+
+from lowrank_rnn.reproduce._core import Settings  # noqa: E402
+from lowrank_rnn.reproduce.newlook.bptt import FIGURES  # noqa: E402
+
+
+def test_fig5_quick_checks_pass_and_plot(tmp_path):
+    (spec,) = [f for f in FIGURES if f.name == "Fig 5"]
+    fd = spec.compute(Settings(quick=True, seed=0))
+    rows = fd.checks.rows
+    assert len(rows) >= 6
+    failed = [(r.check, r.measured) for r in rows if not r.passed]
+    assert not failed, failed
+    for task in ("flipflop", "decision"):
+        summary = fd.data["tasks"][task]["summary"]
+        assert set(summary) == {"closed_form", "bptt_low_rank", "bptt_full_rank"}
+    path = tmp_path / "fig5.png"
+    spec.plot(fd, path)
+    assert path.stat().st_size > 10_000
