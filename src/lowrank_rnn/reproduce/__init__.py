@@ -12,6 +12,7 @@ Papers (one module each; each carries its citation):
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import platform
 import time
 from collections.abc import Callable, Sequence
@@ -85,12 +86,11 @@ def _versions() -> dict[str, str]:
         "scipy": scipy.__version__,
         "matplotlib": matplotlib.__version__,
     }
-    try:
-        import torch
-
-        out["torch"] = torch.__version__
-    except ImportError:
-        pass
+    for dist in ("torch", "xarray", "dask", "zarr"):
+        try:  # read the installed version without importing the package (torch is slow)
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return out
 
 
