@@ -81,9 +81,8 @@ def last_event_fill(onsets: np.ndarray, values: np.ndarray) -> tuple[np.ndarray,
 
 def _expand(slots: np.ndarray, steps: int, n_steps: int) -> np.ndarray:
     """Repeat each slot ``steps`` times along axis 1 and cut to ``n_steps``."""
-    b, n_slots, k = slots.shape
-    out = np.broadcast_to(slots[:, :, None, :], (b, n_slots, steps, k))
-    return out.reshape(b, n_slots * steps, k)[:, :n_steps].copy()
+    out = np.repeat(slots, steps, axis=1)
+    return out if out.shape[1] == n_steps else out[:, :n_steps]
 
 
 def flipflop_trials(
