@@ -318,7 +318,7 @@ def compute_fitting(settings: Settings) -> FigureData:
 
     rng = np.random.default_rng(settings.seed + 3)
     c = Checks(KEY, "fitting")
-    n_seq, T, em_iter = (20, 200, 30) if settings.quick else (60, 500, 100)
+    n_seq, T, em_iter = (20, 200, 150) if settings.quick else (60, 500, 400)
     scores: dict[str, dict[str, float]] = {}
     # (a) data from a rank-one RNN, N = 8
     n = 8
