@@ -17,7 +17,10 @@ the recurrent input is one matrix product whose form is chosen from the network'
 
 Speed notes (measured on 2 cores, see ``benchmarks/``): the CSR product dominates the sparse
 path; scipy's sparse products hold the GIL, so splitting them over threads gave no gain and the
-sparse path runs in one thread (dense and low-rank products use the BLAS threads). In float32 the
+sparse path runs in one thread (dense and low-rank products use the BLAS threads). The CSR path
+advances the trials in chunks whose ``(N, chunk)`` activity block fits in a core's L2 cache
+(:data:`CSR_BLOCK_BYTES`): every non-zero reads one row of that block, and cache-sized chunks ran
+2-3x faster than one large batch. In float32 the
 transfer function ``tanh`` is evaluated as ``1 - 2 / (exp(2x) + 1)`` (numpy's SIMD ``exp``),
 about twice as fast as ``np.tanh`` with an absolute error below 3e-7 (see :func:`fast_tanh`).
 The PyTorch backend (``backend='torch'``, ``device='cpu'`` or ``'cuda'``) runs the same loop on
@@ -300,13 +303,37 @@ def simulate(
     )
     proj = _check_projection("project_on", project_on, net.n_neurons)
     rng = as_rng(rng)
-    runner = _run_numpy if backend == "numpy" else _run_torch
-    xs, z, kappa, latent = runner(
-        net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, device, keep_x, proj
-    )
+    if backend == "numpy":
+        cache: dict = {}
+        b = x.shape[0]
+        step = _csr_chunk(net.n_neurons, dtype, b) if operator_kind(net) == "csr" else b
+        parts = [
+            _run_numpy(net, None if inputs is None else inputs[a : a + step], x[a : a + step],
+                       dt, n_steps, save_every, noise_arr, rng, dtype, keep_x, proj, cache)
+            for a in range(0, b, step)
+        ]
+        xs, z, kappa, latent = (
+            None if parts[0][i] is None else np.concatenate([p[i] for p in parts])
+            for i in range(4)
+        )
+    else:
+        xs, z, kappa, latent = _run_torch(
+            net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, device, keep_x, proj
+        )
     n_saved = n_steps // save_every + 1
     t = np.arange(n_saved) * (dt * save_every)
     return Trajectory(t=t, x=xs, z=z, kappa=kappa, latent=latent)
+
+
+#: Bytes of the (N, chunk) activity block the CSR product streams over: trials are advanced in
+#: chunks whose block fits in a core's L2 cache; on 2 cores this ran 2-3x faster than one
+#: batch of 300 trials (N = 2000, float32), since every non-zero reads one row of the block.
+CSR_BLOCK_BYTES = 1 << 19
+
+
+def _csr_chunk(n: int, dtype: np.dtype, batch: int) -> int:
+    """Trials per chunk for the CSR operator (at least 16, at most ``batch``)."""
+    return int(min(batch, max(16, CSR_BLOCK_BYTES // (n * dtype.itemsize))))
 
 
 def _outputs(net: LowRankRNN, proj: np.ndarray | None, dtype: np.dtype):
@@ -317,8 +344,8 @@ def _outputs(net: LowRankRNN, proj: np.ndarray | None, dtype: np.dtype):
     return W, PM, PL
 
 
-def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, device, keep_x,
-               proj):
+def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, keep_x, proj,
+               cache):
     phi, _ = get_phi(net.phi)
     if net.phi == "tanh" and dtype == np.float32:
         phi_into = fast_tanh
@@ -338,7 +365,9 @@ def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, d
         def apply(r):
             return Mt @ (Nt @ r)
     elif kind == "csr":
-        J = _csr_matrix(net).astype(dtype)
+        if "J" not in cache:
+            cache["J"] = _csr_matrix(net).astype(dtype)
+        J = cache["J"]
         lowrank_extra = net.mask is None  # sparse random part, factors separate
         Mt = net.M.astype(dtype)
         Nt = (net.scale * net.N.T).astype(dtype)
@@ -349,7 +378,9 @@ def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, d
                 out += Mt @ (Nt @ r)
             return out
     else:
-        Jd = _dense_matrix(net).astype(dtype)
+        if "J" not in cache:
+            cache["J"] = _dense_matrix(net).astype(dtype)
+        Jd = cache["J"]
 
         def apply(r):
             return Jd @ r
