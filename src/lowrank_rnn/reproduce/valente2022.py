@@ -289,7 +289,7 @@ def plot_limits(fd: FigureData, path: Path) -> None:
     d = fd.data
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     axes[0].loglog(d["noise"], d["mis_noise"], "o-", label="K=2, N=10")
-    axes[0].loglog(d["noise"], d["scalar"], "k--", label="scalar closed form")
+    axes[0].loglog(d["noise"], d["scalar"], "k--", label="scalar LDS a=0.9 (closed form)")
     axes[0].set_xlabel("observation noise variance")
     axes[0].set_ylabel("covariance mismatch (lags 1–10)")
     axes[0].legend(fontsize=8)
