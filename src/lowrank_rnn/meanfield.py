@@ -42,6 +42,7 @@ population overlaps gated by each population's gain ``<phi'>_p``, and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -257,9 +258,13 @@ def _y_table(step: float) -> tuple[np.ndarray, np.ndarray]:
     return _Y_CACHE[step]
 
 
+@lru_cache(maxsize=16)
 def _gh(n_quad: int) -> tuple[np.ndarray, np.ndarray]:
     x, w = hermegauss(n_quad)
-    return x, w / np.sqrt(2.0 * np.pi)
+    w = w / np.sqrt(2.0 * np.pi)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
 
 
 def _tanh_derivs(u: np.ndarray, orders: tuple[int, ...]) -> dict[int, np.ndarray]:
@@ -315,7 +320,8 @@ def gaussian_averages(
 
 
 def _averages(
-    phi: str, mu: np.ndarray, delta: np.ndarray, orders: tuple[int, ...], n_quad: int
+    phi: str, mu: np.ndarray, delta: np.ndarray, orders: tuple[int, ...], n_quad: int,
+    y_step: float = 0.25,
 ) -> dict[int, np.ndarray]:
     """:func:`gaussian_averages` without argument checks (``mu``, ``delta`` same shape)."""
     s = np.sqrt(np.clip(delta, 0.0, None))
@@ -361,7 +367,7 @@ def _averages(
             for o in orders:
                 res[o][sel] = d[o] @ weights
     if not np.all(narrow):  # trapezoid in y against precomputed, localised tanh terms
-        y, table = _y_table(0.25)
+        y, table = _y_table(y_step)
         idx = np.flatnonzero(~narrow)
         cols = np.array(orders)
         step = max(1, _CHUNK_ELEMENTS // y.size)
@@ -442,10 +448,10 @@ def latent_drive(
     return _drive(mix, z, n_quad).reshape(lead + (mix.rank,))
 
 
-def _drive(mix: GaussianMixture, z: np.ndarray, n_quad: int) -> np.ndarray:
+def _drive(mix: GaussianMixture, z: np.ndarray, n_quad: int, y_step: float = 0.25) -> np.ndarray:
     """``G`` for stacked points ``z = (kappa, v)`` of shape (B, R + K), no checks."""
     st = _statistics(mix, z)
-    av = _averages(mix.phi, st["mu"], st["delta"], (0, 1), n_quad)
+    av = _averages(mix.phi, st["mu"], st["delta"], (0, 1), n_quad, y_step)
     b = _blocks(mix)
     alpha = mix.fractions
     return (av[0] * alpha) @ b["a_n"] + np.einsum("bp,bpr->br", av[1] * alpha, st["C"])
@@ -665,8 +671,12 @@ def flow_field(
     n: int = 200,
     v: Any = None,
     n_quad: int = DEFAULT_N_QUAD,
+    fast: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The latent vector field on an ``n x n`` grid (rank 2).
+
+    ``fast=True`` halves the quadrature work (trapezoid step 1/2, 24 Gauss–Hermite nodes) at an
+    accuracy of about 1e-7 instead of 1e-10, enough for drawing.
 
     Returns
     -------
@@ -680,8 +690,12 @@ def flow_field(
     n = check_int("n", n, minimum=2)
     k1, k2 = _grid(xlim, "xlim", n), _grid(ylim, "ylim", n)
     K1, K2 = np.meshgrid(k1, k2)
-    F = latent_vector_field(mix, np.stack([K1, K2], axis=-1), v, n_quad=n_quad)
-    return k1, k2, F
+    pts = np.stack([K1, K2], axis=-1)
+    if not fast:
+        return k1, k2, latent_vector_field(mix, pts, v, n_quad=n_quad)
+    z, flat, lead = _prepare_points(mix, pts, v)
+    F = (_drive(mix, z, 24, 0.5) - flat) / mix.tau
+    return k1, k2, F.reshape(lead + (2,))
 
 
 def nullclines(
