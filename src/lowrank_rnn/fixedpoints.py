@@ -1,6 +1,6 @@
 """Fixed points and their stability, in latent space (mean field) and in the full network.
 
-Latent space (Beiran et al. 2021, Section 2.2): fixed points of ``dkappa/dt = F(kappa, v)``
+Latent space (Beiran et al. 2021): fixed points of ``dkappa/dt = F(kappa, v)``
 (:func:`lowrank_rnn.meanfield.latent_vector_field`) are found from many starting points in a box
 (a batched damped Newton iteration with the analytic Jacobian, then polishing with
 ``scipy.optimize.root``), de-duplicated, and classified by the eigenvalues of the latent

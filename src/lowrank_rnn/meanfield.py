@@ -9,7 +9,8 @@ stays there, ``x = sum_s m_s kappa_s + sum_k I_k v_k`` with ``tau dv/dt = -v + u
 
 For N -> infinity the empirical average becomes an expectation over the mixture. Stein's lemma
 (Gaussian integration by parts) gives the mean-field equation implemented here (Beiran et al.
-2021, Neural Computation 33(6), eq 2.7–2.10; the same form as Mastrogiuseppe & Ostojic 2018)::
+2021, Neural Computation 33(6); the equation of the latent variables is written out in the
+project reference, section C; same form as Mastrogiuseppe & Ostojic 2018)::
 
     tau dkappa_r/dt = -kappa_r + sum_p alpha_p ( a^p_{n_r} <phi>_p + Cov_p(n_r, x) <phi'>_p )
 
@@ -32,7 +33,7 @@ The latent Jacobian is analytic: differentiating under the expectation and using
 with ``z = (kappa, v)``. It is the N -> infinity limit of the R x R reduced matrix
 ``N^T D M / N`` whose eigenvalues are the non-trivial eigenvalues of the network's Jacobian.
 
-The *effective circuit* (Beiran et al. 2021, Section 2.3) rewrites the same equation as
+The *effective circuit* (Beiran et al. 2021) rewrites the same equation as
 ``tau dkappa_r/dt = -kappa_r + sum_s sigma~_{rs} kappa_s + sum_k sigma~_{r,I_k} v_k + b~_r`` where
 the effective couplings ``sigma~_{rs} = sum_p alpha_p sigma^p_{n_r m_s} <phi'>_p`` are the
 population overlaps gated by each population's gain ``<phi'>_p``, and
@@ -85,7 +86,7 @@ _CHUNK_ELEMENTS = 1 << 21  # points * populations * nodes evaluated at once (mem
 # =========================================================================== the mixture
 @dataclass(frozen=True, eq=False)
 class GaussianMixture:
-    """A Gaussian-mixture distribution of loadings (Beiran et al. 2021, Section 2.1).
+    """A Gaussian-mixture distribution of loadings (Beiran et al. 2021).
 
     The D = 2R + K loadings of a neuron are ordered ``m_1..m_R, n_1..n_R, I_1..I_K``.
 
@@ -175,7 +176,7 @@ class GaussianMixture:
         """Population-averaged second moments ``E[n_r m_s]`` (shape (R, R)).
 
         For one zero-mean population this is the overlap matrix whose eigenvalues are the
-        outliers of J (Beiran et al. 2021, eq 2.4).
+        outliers of J (Beiran et al. 2021).
         """
         mi, ni = self.m_index, self.n_index
         second = self.covs + self.means[:, :, None] * self.means[:, None, :]
@@ -430,7 +431,7 @@ def _statistics(mix: GaussianMixture, z: np.ndarray) -> dict[str, np.ndarray]:
 def latent_drive(
     mix: GaussianMixture, kappa: Any, v: Any = None, *, n_quad: int = DEFAULT_N_QUAD
 ) -> np.ndarray:
-    """Mean-field recurrent drive ``G_r = E[n_r phi(x)]`` (Beiran et al. 2021, eq 2.9–2.10).
+    """Mean-field recurrent drive ``G_r = E[n_r phi(x)]`` (Beiran et al. 2021, mean-field equation).
 
     Parameters
     ----------
@@ -460,7 +461,7 @@ def _drive(mix: GaussianMixture, z: np.ndarray, n_quad: int, y_step: float = 0.2
 def latent_vector_field(
     mix: GaussianMixture, kappa: Any, v: Any = None, *, n_quad: int = DEFAULT_N_QUAD
 ) -> np.ndarray:
-    """``dkappa/dt = F(kappa, v) = (-kappa + G(kappa, v)) / tau`` (Beiran et al. 2021, eq 2.9).
+    """``dkappa/dt = F(kappa, v) = (-kappa + G(kappa, v)) / tau`` (Beiran et al. 2021, mean field).
 
     Parameters
     ----------
@@ -514,7 +515,7 @@ def latent_jacobian(
 # =========================================================================== effective circuit
 @dataclass(frozen=True)
 class EffectiveCircuit:
-    """The effective circuit of interacting latent variables (Beiran et al. 2021, Section 2.3).
+    """The effective circuit of interacting latent variables (Beiran et al. 2021).
 
     ``tau dkappa/dt = -kappa + coupling @ kappa + input_coupling @ v + mean_drive``
 

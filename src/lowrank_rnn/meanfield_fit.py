@@ -1,6 +1,6 @@
 """Approximating a target R-dimensional dynamical system with P Gaussian populations.
 
-Beiran et al. 2021 (Section 4) show that a rank-R network with enough populations approximates
+Beiran et al. 2021 show that a rank-R network with enough populations approximates
 any R-dimensional dynamical system ``dkappa/dt = g(kappa)``. The construction implemented here
 is the standard one: a constant input ``v = 1`` (loading means ``b_p``) gives each population a
 bias, ``n`` is uncorrelated with ``(m, I)`` inside each population, and all populations have the
