@@ -9,8 +9,7 @@ stays there, ``x = sum_s m_s kappa_s + sum_k I_k v_k`` with ``tau dv/dt = -v + u
 
 For N -> infinity the empirical average becomes an expectation over the mixture. Stein's lemma
 (Gaussian integration by parts) gives the mean-field equation implemented here (Beiran et al.
-2021, Neural Computation 33(6); the equation of the latent variables is written out in the
-project reference, section C; same form as Mastrogiuseppe & Ostojic 2018)::
+2021, Neural Computation 33(6); same form as Mastrogiuseppe & Ostojic 2018)::
 
     tau dkappa_r/dt = -kappa_r + sum_p alpha_p ( a^p_{n_r} <phi>_p + Cov_p(n_r, x) <phi'>_p )
 
