@@ -236,3 +236,16 @@ def test_orthogonalized_inputs_make_projection_the_latent() -> None:
     x0 = est.initial_state(z0)
     np.testing.assert_allclose(np.linalg.solve(est.M_.T @ est.M_, est.M_.T @ x0[0]), z0[0])
     np.testing.assert_allclose(est.latent(x0), z0)
+
+
+def test_blocked_normal_equations_match_lstsq_on_the_full_design_matrix() -> None:
+    """fit() forms Phi^T W Phi block by block; compare with gelsd on the whole weighted matrix."""
+    rng = np.random.default_rng(12)
+    Z = rng.uniform(-1.5, 1.5, (1300, 2))  # not a multiple of the block size
+    w = rng.uniform(0.2, 3.0, 1300)
+    kw = dict(inputs="bias", ridge=0.5, random_state=4)
+    fast = ODEEmbedding(2, 120, **kw).fit(limit_cycle, Z, weights=w)
+    slow = ODEEmbedding(2, 120, solver="lstsq", **kw).fit(limit_cycle, Z, weights=w)
+    assert fast.info_["solver"] == "cholesky" and slow.info_["solver"] == "lstsq"
+    np.testing.assert_allclose(fast.N_, slow.N_, rtol=1e-8, atol=1e-10)
+    assert fast.info_["train_mse"] == pytest.approx(slow.info_["train_mse"], rel=1e-6)

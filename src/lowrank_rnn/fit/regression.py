@@ -281,6 +281,47 @@ def latent_coordinates(x: np.ndarray, M: np.ndarray, I: np.ndarray | None = None
     return coef[:, :r].reshape(*x.shape[:-1], r)
 
 
+def _design_and_gram(
+    Z: np.ndarray,
+    M: np.ndarray,
+    I: np.ndarray | None,
+    V: np.ndarray | None,
+    phi: str,
+    Y: np.ndarray,
+    w: np.ndarray | None,
+    chunk: int = 512,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Phi = phi(Z M^T + V I^T)`` with ``G = Phi^T W Phi`` and ``b = Phi^T W Y``, by row blocks.
+
+    Each block of rows is formed, activated and added to the Gram matrix while it is in cache
+    (one matrix product with the stacked loadings ``[M, I]``, phi in place, a symmetric rank-k
+    update), instead of streaming the whole design matrix through memory several times.
+    """
+    n_pts = Z.shape[0]
+    n_feat = M.shape[0]
+    X = Z if I is None else np.hstack([Z, V])
+    L = M if I is None else np.hstack([M, I])
+    LT = np.ascontiguousarray(L.T)
+    Phi = np.empty((n_pts, n_feat))
+    G = np.zeros((n_feat, n_feat), order="F")
+    b = np.zeros((n_feat, Y.shape[1]))
+    syrk = sla.blas.get_blas_funcs("syrk", (G,))
+    for a in range(0, n_pts, chunk):
+        blk = Phi[a : a + chunk]
+        np.matmul(X[a : a + chunk], LT, out=blk)
+        apply_phi(phi, blk, out=blk)
+        Ab, Yb = blk, Y[a : a + chunk]
+        if w is not None:
+            sw = np.sqrt(w[a : a + chunk])[:, None]
+            Ab, Yb = blk * sw, Yb * sw
+        # G += Ab^T Ab on the upper triangle; Ab.T is Fortran-ordered: no copy
+        G = syrk(1.0, Ab.T, beta=1.0, c=G, trans=0, lower=0, overwrite_c=1)
+        b += Ab.T @ Yb
+    iu = np.triu_indices(n_feat, 1)
+    G[(iu[1], iu[0])] = G[iu]
+    return Phi, G, b
+
+
 def solve_least_squares(
     Phi: np.ndarray,
     Y: np.ndarray,
@@ -345,10 +386,16 @@ def solve_least_squares(
         cond = float(sv[0] / sv[-1]) if sv.size and sv[-1] > 0 else float("inf")
         return N, {"solver": "lstsq", "condition_number": cond, "rank": int(rank), "jitter": 0.0}
     # normal equations: one Gram matrix and one right-hand side serve every column of N
-    G = A.T @ A
+    return _solve_normal(A.T @ A, A.T @ Yw, ridge, solver)
+
+
+def _solve_normal(
+    G: np.ndarray, b: np.ndarray, ridge: float, solver: str
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Solve ``(G + ridge 1) N = b`` (G symmetric PSD; overwritten) by Cholesky or eigh."""
+    n_feat = G.shape[0]
     if ridge:
         G[np.diag_indices_from(G)] += ridge
-    b = A.T @ Yw
     if solver in ("auto", "cholesky"):
         anorm = float(np.abs(G).sum(axis=0).max()) if n_feat else 0.0
         try:
@@ -673,9 +720,13 @@ class ODEEmbedding:
             if I is not None and I.ndim == 1:
                 I = I[:, None]
         # --- regression (eq 9 / 11)
-        Phi = design_matrix(Z, M, I, V, self.phi)
         Y = G + Z
-        N, sinfo = solve_least_squares(Phi, Y, weights=w, ridge=ridge, solver=self.solver)
+        if self.solver == "lstsq":
+            Phi = design_matrix(Z, M, I, V, self.phi)
+            N, sinfo = solve_least_squares(Phi, Y, weights=w, ridge=ridge, solver="lstsq")
+        else:
+            Phi, Gram, rhs = _design_and_gram(Z, M, I, V, self.phi, Y, w)
+            N, sinfo = _solve_normal(Gram, rhs, ridge, self.solver)
         resid = Phi @ N - Y
         info = {
             "train_mse": float(np.mean(resid**2)),
