@@ -249,3 +249,33 @@ def test_blocked_normal_equations_match_lstsq_on_the_full_design_matrix() -> Non
     assert fast.info_["solver"] == "cholesky" and slow.info_["solver"] == "lstsq"
     np.testing.assert_allclose(fast.N_, slow.N_, rtol=1e-8, atol=1e-10)
     assert fast.info_["train_mse"] == pytest.approx(slow.info_["train_mse"], rel=1e-6)
+
+
+def test_three_neuron_rank_three_network_with_three_inputs() -> None:
+    """A network too small for I ⟂ M (flip-flop size): fit on trajectory points with given v,
+    then read z = (M^T M)^{-1} M^T (x - I v) from the simulation and compare with solve_ivp."""
+    rng = np.random.default_rng(13)
+    M = np.eye(3) + 0.1 * rng.normal(size=(3, 3))
+    I = 0.5 * np.eye(3)
+    N_true = 2.0 * np.eye(3) + 0.1 * rng.normal(size=(3, 3))
+
+    def g(z: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return -z + np.tanh(z @ M.T + v @ I.T) @ N_true
+
+    pts, vs = rng.uniform(-1.5, 1.5, (4, 50, 3)), rng.uniform(-2, 2, (4, 50, 3))
+    est = ODEEmbedding(3, 3, basis=(M, I), inputs="external", n_inputs=3).fit(g, pts, v=vs)
+    np.testing.assert_allclose(est.N_, N_true, rtol=1e-9, atol=1e-10)
+    dt, T = 0.002, 6.0
+    n_steps = int(round(T / dt))
+    u = np.zeros((1, n_steps, 3))
+    u[0, int(1 / dt) : int(1.5 / dt), 1] = 12.0  # a pulse on channel 2
+    t, z = est.simulate_latent(np.array([[-1.0, -1.0, 1.0]]), t_span=T, dt=dt, inputs=u)
+
+    def rhs(tt: float, y: np.ndarray) -> np.ndarray:
+        uu = np.array([0.0, 12.0 if 1 <= tt < 1.5 else 0.0, 0.0])
+        return np.concatenate([g(y[None, :3], y[None, 3:])[0], uu - y[3:]])
+
+    ref = solve_ivp(rhs, (0, T), [-1.0, -1.0, 1.0, 0, 0, 0], t_eval=t, max_step=0.01,
+                    rtol=1e-9, atol=1e-11)
+    assert np.max(np.abs(z[0] - ref.y[:3].T)) < 0.05  # Euler, dt = 0.002
+    assert z[0, -1, 1] > 0.5  # the pulse flipped the second register

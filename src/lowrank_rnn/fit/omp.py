@@ -358,4 +358,5 @@ class SmallestRNN:
         n_steps = int(round(check_real("t_span", t_span, minimum=0.0, min_inclusive=False) / dt))
         u = np.ones((z0.shape[0], n_steps, 1))
         traj = simulate(self.network_, u, x0, dt=dt, n_steps=n_steps)
-        return traj.t, latent_coordinates(traj.x, self.M_, self.I_)
+        # bias input: u = 1 from v(0) = 1 keeps v = 1
+        return traj.t, latent_coordinates(traj.x, self.M_, self.I_, np.ones(traj.x.shape[:2]))

@@ -256,28 +256,40 @@ def decaying_offsets(
     return (sign * c * np.exp(s) / v_max)[:, None]
 
 
-def latent_coordinates(x: np.ndarray, M: np.ndarray, I: np.ndarray | None = None) -> np.ndarray:
-    """Latent z of network states ``x = M z + I v`` (eq 4): least squares on ``[M, I]``.
+def latent_coordinates(
+    x: np.ndarray, M: np.ndarray, I: np.ndarray | None = None, v: np.ndarray | None = None
+) -> np.ndarray:
+    """Latent z of network states ``x = M z + I v`` (eq 4).
 
-    With I ⟂ M (or no I) this is ``z = (M^T M)^{-1} M^T x``; otherwise projecting on M alone
-    would add ``(M^T M)^{-1} M^T I v`` to z.
+    With the filtered inputs ``v`` known: ``z = (M^T M)^{-1} M^T (x - I v)`` (exact whenever M
+    has full column rank, even in networks too small for I ⟂ M). Without ``v``: least squares
+    on ``[M, I]`` (needs ``n_neurons >= rank + d_in``); with I ⟂ M (or no I) both are
+    ``z = (M^T M)^{-1} M^T x``, whereas projecting on M alone would add
+    ``(M^T M)^{-1} M^T I v`` to z.
 
     Parameters
     ----------
     x : ndarray, shape (..., n_neurons)
     M : ndarray, shape (n_neurons, rank)
     I : ndarray, shape (n_neurons, d_in), optional
+    v : ndarray, shape (..., d_in), optional
+        Filtered inputs at the same states.
 
     Returns
     -------
     ndarray, shape (..., rank)
     """
     M = np.asarray(M, dtype=float)
-    B = M if I is None else np.hstack([M, np.asarray(I, dtype=float)])
     x = np.asarray(x, dtype=float)
     flat = x.reshape(-1, x.shape[-1])
-    coef = np.linalg.lstsq(B, flat.T, rcond=None)[0].T
     r = M.shape[1]
+    if I is not None and v is not None:
+        I = np.asarray(I, dtype=float)
+        flat = flat - np.asarray(v, dtype=float).reshape(-1, I.shape[1]) @ I.T
+        B = M
+    else:
+        B = M if I is None else np.hstack([M, np.asarray(I, dtype=float)])
+    coef = np.linalg.lstsq(B, flat.T, rcond=None)[0].T
     return coef[:, :r].reshape(*x.shape[:-1], r)
 
 
@@ -801,11 +813,13 @@ class ODEEmbedding:
             raise ValueError(f"z0: expected shape (batch, {self.M_.shape[1]}), got {z0.shape}")
         x0 = z0 @ self.M_.T
         if self.d_in_:
-            if v0 is None:
-                v0 = {"bias": 1.0, "decaying": float(self.v0)}.get(self.inputs, 0.0)
-            V = np.broadcast_to(np.asarray(v0, dtype=float), (z0.shape[0], self.d_in_))
-            x0 = x0 + V @ self.I_.T
+            x0 = x0 + self._start_v(z0.shape[0], v0) @ self.I_.T
         return x0
+
+    def _start_v(self, batch: int, v0: np.ndarray | float | None) -> np.ndarray:
+        if v0 is None:
+            v0 = {"bias": 1.0, "decaying": float(self.v0)}.get(self.inputs, 0.0)
+        return np.broadcast_to(np.asarray(v0, dtype=float), (batch, self.d_in_)).copy()
 
     def input_signal(self, batch: int, n_steps: int) -> np.ndarray | None:
         """The input u(t) the embedding assumes: ones ('bias'), zeros ('decaying').
@@ -821,21 +835,24 @@ class ODEEmbedding:
         fill = 1.0 if self.inputs == "bias" else 0.0
         return np.full((batch, n_steps, self.d_in_), fill)
 
-    def latent(self, x: np.ndarray) -> np.ndarray:
-        """Latent coordinates z of network states: least squares on ``[M, I]`` (eq 4).
+    def latent(self, x: np.ndarray, v: np.ndarray | None = None) -> np.ndarray:
+        """Latent coordinates z of network states ``x = M z + I v`` (eq 4).
 
-        With I ⟂ M this is ``z = (M^T M)^{-1} M^T x``.
+        See :func:`latent_coordinates`: with the filtered inputs ``v`` given,
+        ``z = (M^T M)^{-1} M^T (x - I v)``; otherwise least squares on ``[M, I]`` (with I ⟂ M:
+        ``z = (M^T M)^{-1} M^T x``).
 
         Parameters
         ----------
         x : ndarray, shape (..., n_neurons)
+        v : ndarray, shape (..., d_in), optional
 
         Returns
         -------
         ndarray, shape (..., rank)
         """
         self._check_fitted()
-        return latent_coordinates(x, self.M_, self.I_)
+        return latent_coordinates(x, self.M_, self.I_, v)
 
     def simulate_latent(
         self,
@@ -850,7 +867,8 @@ class ODEEmbedding:
         """Simulate the full N-neuron network and return its latent trajectory.
 
         Uses :func:`lowrank_rnn.simulate.simulate` (Euler) on ``network_`` from
-        ``x0 = M z0 + I v0`` and projects with :meth:`latent`.
+        ``x0 = M z0 + I v0``; the filtered inputs v are stepped alongside
+        (``dv/dt = -v + u``, same Euler steps) and z is read by :meth:`latent` with them.
 
         Parameters
         ----------
@@ -875,5 +893,15 @@ class ODEEmbedding:
         if inputs is None:
             inputs = self.input_signal(x0.shape[0], n_steps)
         traj = simulate(self.network_, inputs, x0, dt=dt, n_steps=n_steps, save_every=save_every)
-        return traj.t, self.latent(traj.x)
+        if not self.d_in_:
+            return traj.t, self.latent(traj.x)
+        # the filtered inputs, stepped like the network: v_{k+1} = v_k + dt (u_k - v_k)
+        b = x0.shape[0]
+        v = np.empty((b, n_steps + 1, self.d_in_))
+        v[:, 0] = self._start_v(b, v0)
+        u = np.zeros((b, n_steps, self.d_in_)) if inputs is None else np.asarray(inputs, float)
+        for k in range(n_steps):
+            v[:, k + 1] = v[:, k] + dt * (u[:, k] - v[:, k])
+        keep = np.arange(0, n_steps + 1, int(save_every))[: traj.x.shape[1]]
+        return traj.t, self.latent(traj.x, v[:, keep])
 
