@@ -371,6 +371,9 @@ def compare(
     Returns
     -------
     list of ComparisonRun
+        ``info["example_output"]`` holds each network's output on the first test trial,
+        shape (time, d_out); the closed-form runs also hold that trial's ``example_target``
+        and ``example_mask``.
     """
     check_choice("task", task, TASKS)
     seeds = check_int("seeds", seeds, minimum=1)
@@ -411,11 +414,14 @@ def compare(
                 sol = closed_form_flipflop(trials["train"])
             else:
                 sol = closed_form_decision(trials["train"], rng=seed)
+            info = {k: v for k, v in sol.info.items() if k != "dt"}
+            info["example_output"] = sol.predict(trials["test"].inputs[:1])[0].tolist()
+            info["example_target"] = trials["test"].targets[0].tolist()
+            info["example_mask"] = trials["test"].mask[0].tolist()
             done(ComparisonRun(
                 task, "closed_form", sol.network.n_neurons, sol.network.rank, seed,
                 train_mse=float(sol.info["train_mse"]), test_mse=sol.score(trials["test"]),
-                seconds=sol.seconds, n_params=sol.n_params,
-                info={k: v for k, v in sol.info.items() if k != "dt"},
+                seconds=sol.seconds, n_params=sol.n_params, info=info,
             ))
         for n in sizes:
             for method in ("bptt_low_rank", "bptt_full_rank"):
@@ -434,7 +440,8 @@ def compare(
                     curve=list(trainer.history_["train_loss"]),
                     val_curve=list(trainer.history_["val_loss"]),
                     info={"tuning_seconds": tune_s, "epochs": trainer.epochs_done_,
-                          "device": trainer.device_},
+                          "device": trainer.device_, "example_output":
+                          trainer.predict(trials["test"].inputs[:1])[0].tolist()},
                 ))
     return runs
 

@@ -86,3 +86,26 @@ def plot_test_mse_by_size(ax: Any, summary: dict[str, Any]) -> None:
     ax.set_xlabel("neurons N")
     ax.set_ylabel("test MSE")
     ax.legend(fontsize=7)
+
+
+def plot_task_outputs(
+    ax: Any,
+    t: Any,
+    target: Any,
+    outputs: dict[str, Any],
+    *,
+    mask: Any = None,
+) -> None:
+    """One trial's target (black) and each method's output over time; unscored time shaded."""
+    t = np.asarray(t)
+    colors = {"closed_form": "purple", "bptt_low_rank": "C0", "bptt_full_rank": "C1"}
+    if mask is not None:
+        off = ~np.asarray(mask, dtype=bool)
+        ax.fill_between(t, -1.5, 1.5, where=off, color="0.92", step="mid", label="not scored")
+    ax.plot(t, target, color="k", lw=2, label="target")
+    for method, z in outputs.items():
+        ax.plot(t, z, color=colors.get(method, "0.3"), lw=1.2, label=method)
+    ax.set_ylim(-1.6, 1.6)
+    ax.set_xlabel("time (τ)")
+    ax.set_ylabel("output")
+    ax.legend(fontsize=6)

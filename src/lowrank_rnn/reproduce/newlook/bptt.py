@@ -84,8 +84,22 @@ def compute_fig5(settings: Settings) -> FigureData:
             for n in p["sizes"][task]:
                 sel = [r.curve for r in runs if r.method == method and r.n_neurons == n]
                 curves[method][str(n)] = np.mean(np.array(sel), axis=0).tolist()
-        data["tasks"][task] = {"summary": summary, "curves": curves,
-                               "runs": [r.as_dict() for r in runs]}
+        n_ref = CLOSED_FORM_SIZE[task][0]
+        ref = [r for r in runs if r.seed == settings.seed]
+        examples = {
+            r.method: np.asarray(r.info["example_output"])[:, 0].tolist()
+            for r in ref if r.n_neurons == n_ref
+        }
+        cf_run = next(r for r in ref if r.method == "closed_form")
+        target = np.asarray(cf_run.info["example_target"])[:, 0]
+        dt = p["task_kw"][task].get("dt", 0.1)
+        data["tasks"][task] = {
+            "summary": summary, "curves": curves, "runs": [r.as_dict() for r in runs],
+            "example": {"t": (np.arange(1, target.size + 1) * dt).tolist(),
+                        "target": target.tolist(),
+                        "mask": np.asarray(cf_run.info["example_mask"])[:, 0].tolist(),
+                        "outputs": examples},
+        }
 
         # --- always-meaningful rows
         bptt = [r for r in runs if r.method.startswith("bptt")]
@@ -150,22 +164,30 @@ def compute_fig5(settings: Settings) -> FigureData:
 
 
 def plot_fig5(fd: FigureData, path: Path) -> None:
-    """Training curves (top) and test MSE by method and size (bottom), one column per task."""
+    """Example outputs (top), training curves (middle), test MSE by method and size (bottom);
+    one column per task."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lowrank_rnn.plotting import plot_test_mse_by_size, plot_training_curves
+    from lowrank_rnn.plotting import (
+        plot_task_outputs,
+        plot_test_mse_by_size,
+        plot_training_curves,
+    )
 
     tasks = fd.data["tasks"]
-    fig, axes = plt.subplots(2, len(tasks), figsize=(5 * len(tasks), 7), squeeze=False)
+    fig, axes = plt.subplots(3, len(tasks), figsize=(5 * len(tasks), 10), squeeze=False)
     for j, (task, d) in enumerate(tasks.items()):
+        ex = d["example"]
+        plot_task_outputs(axes[0, j], ex["t"], ex["target"], ex["outputs"], mask=ex["mask"])
+        axes[0, j].set_title(f"{task}: one test trial (output 1)")
         cf = d["summary"]["closed_form"]
-        plot_training_curves(axes[0, j], d["curves"], closed_form=cf["train_mse_mean"])
-        axes[0, j].set_title(f"{task}: BPTT training loss")
-        plot_test_mse_by_size(axes[1, j], d["summary"])
-        axes[1, j].set_title(f"{task}: test MSE")
+        plot_training_curves(axes[1, j], d["curves"], closed_form=cf["train_mse_mean"])
+        axes[1, j].set_title(f"{task}: BPTT training loss")
+        plot_test_mse_by_size(axes[2, j], d["summary"])
+        axes[2, j].set_title(f"{task}: test MSE")
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=100)
     plt.close(fig)
