@@ -33,7 +33,8 @@ C = 100
 SIGMA2 = 0.09
 SIGMA_MN = 0.06
 SEED = 0
-TOL = 1e-6
+TOL = 1e-4  # ARPACK relative residual; the eigenvalue error it leaves is ~1e-7 relative
+NCV = 3
 MAX_REL_ERROR = 0.02
 #: N -> (seconds, GB) targets, and the stricter goals where stated.
 TARGETS = {1_000_000: (10.0, 1.5), 10_000_000: (120.0, 6.0)}
@@ -65,7 +66,7 @@ def worker(method: str, n_neurons: int) -> dict:
         P = FixedDegreeRankOne.random(n_neurons, C, SIGMA2, SIGMA_MN, rescaled=True, rng=SEED,
                                       dtype=dtype)
         t1 = time.perf_counter()
-        res = P.outlier(tol=TOL)
+        res = P.outlier(tol=TOL, ncv=NCV)
         value, products, threads = res.value, res.n_products, P.n_threads
         gather = dtype
     else:
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "spectrum_scale",
         "matrix": "rescaled sparse rank one P = X ⊙ m n^T (Herbert & Ostojic eq 12), C per column",
         "params": {"C": C, "sigma2": SIGMA2, "sigma_mn": SIGMA_MN, "seed": SEED,
-                   "arpack_tol": TOL, "theory_outlier_eq13": C * SIGMA_MN,
+                   "arpack_tol": TOL, "arpack_ncv_ours": NCV, "theory_outlier_eq13": C * SIGMA_MN,
                    "bulk_radius_eq14_large_N": C**0.5 * SIGMA2},
         "cpu_count": os.cpu_count(),
         "blas_threads": _worker_env()["OPENBLAS_NUM_THREADS"],

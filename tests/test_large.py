@@ -156,6 +156,44 @@ def test_single_precision_outlier_close_to_double() -> None:
     assert abs(a - b) <= 1e-5 * abs(a)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_segmented_layout_matches_reference(dtype: str) -> None:
+    """A small segment size forces the segmented layout on a small matrix (3 blocks)."""
+    size, c = 2 * large.SEGMENT_BLOCK_ROWS + 999, 24
+    m, n = rank_one_loadings(size, 1.0, 0.5, rng=3)
+    idx = np.random.default_rng(0).permuted(fixed_degree_indices_parallel(size, c, rng=3), axis=1)
+    original = idx.copy()  # rows unsorted: the segmented layout sorts them first
+    P = FixedDegreeRankOne(m, n, idx, dtype=dtype, segment_bytes=size)
+    assert P.n_segments == c // large.MIN_PER_SEGMENT and P.idx is not idx
+    np.testing.assert_array_equal(idx, original)  # copy=True leaves the input alone
+    ref = reference_csr(m, n, original, 1.0)
+    v = np.random.default_rng(1).standard_normal(size)
+    bound = 0 if dtype == "float64" else (c + 1) * np.finfo(np.float32).eps
+    got = P.rmatvec(v)
+    assert np.all(np.abs(got - ref.T @ v) <= bound * (abs(ref.T) @ np.abs(v)) + 1e-12)
+    np.testing.assert_allclose(P.matvec(v), ref @ v, rtol=1e-12, atol=1e-12)
+    assert (P.to_csr() != ref).nnz == 0
+    for j in (0, 1, large.SEGMENT_BLOCK_ROWS + 5, size - 1):
+        np.testing.assert_array_equal(P.column_rows(j), np.sort(original[j]))
+
+
+def test_segmented_layout_in_place_and_outlier() -> None:
+    size, c = large.SEGMENT_BLOCK_ROWS + 3000, 40
+    m, n = rank_one_loadings(size, 0.09, 0.06, rng=4)
+    idx = fixed_degree_indices_parallel(size, c, rng=4)
+    plain = FixedDegreeRankOne(m, n, idx.copy())
+    seg = FixedDegreeRankOne(m, n, idx, segment_bytes=size // 2, copy=False)
+    assert plain.n_segments == 1 and seg.n_segments == 5
+    assert seg.idx is idx  # reordered in place, no second index array
+    np.testing.assert_array_equal(np.sort(idx, axis=None), np.sort(plain.idx, axis=None))
+    for j in range(0, size, 997):
+        np.testing.assert_array_equal(seg.column_rows(j), plain.idx[j])
+    v = np.random.default_rng(2).standard_normal(size)
+    np.testing.assert_allclose(seg.rmatvec(v), plain.rmatvec(v), rtol=1e-12, atol=1e-12)
+    a, b = plain.outlier().value, seg.outlier().value
+    assert abs(a - b) <= 1e-9 * abs(a)
+
+
 # --------------------------------------------------------------------------- outlier
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_outlier_matches_dense_eigvals(seed: int) -> None:
@@ -231,6 +269,7 @@ def _mn(size: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ({"n_threads": 0}, "n_threads"),
         ({"dtype": "int32"}, "dtype"),
         ({"dtype": "not a type"}, "dtype"),
+        ({"segment_bytes": 0}, "segment_bytes"),
     ],
 )
 def test_constructor_rejects_bad_input(kwargs: dict, match: str) -> None:
@@ -239,9 +278,10 @@ def test_constructor_rejects_bad_input(kwargs: dict, match: str) -> None:
     scale = args.pop("scale", 1.0)
     threads = args.pop("n_threads", None)
     dtype = args.pop("dtype", "float64")
+    seg = args.pop("segment_bytes", None)
     with pytest.raises(ValueError, match=match):
         FixedDegreeRankOne(args["m"], args["n"], args["idx"], scale=scale, n_threads=threads,
-                           dtype=dtype)
+                           dtype=dtype, segment_bytes=seg)
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,10 @@ __all__ = [
 DRAW_BLOCK_ROWS = 1 << 15
 #: Rows per block of the CSR product (the shared block of ones is ``8 * C * rows`` bytes).
 PRODUCT_BLOCK_ROWS = 4096
+#: Rows per block in the segmented layout (each slice of ``u`` is reused across the block).
+SEGMENT_BLOCK_ROWS = 1 << 16
+#: Fewest non-zeros per (column, segment) on average worth a segment of its own.
+MIN_PER_SEGMENT = 8
 
 
 def default_threads() -> int:
@@ -155,6 +159,17 @@ def fixed_degree_indices_parallel(
     return out
 
 
+def _index_range(idx: np.ndarray, n_threads: int) -> tuple[int, int]:
+    """Smallest and largest entry of a 2-d integer array, in row blocks on threads."""
+    parts: list[tuple[int, int]] = []
+
+    def scan(a: int, b: int) -> None:
+        parts.append((int(idx[a:b].min()), int(idx[a:b].max())))
+
+    _run_blocks(scan, idx.shape[0], max(1, (1 << 24) // idx.shape[1]), n_threads)
+    return min(p[0] for p in parts), max(p[1] for p in parts)
+
+
 # --------------------------------------------------------------------------- the matrix
 @dataclass(frozen=True)
 class OutlierResult:
@@ -195,11 +210,31 @@ class FixedDegreeRankOne:
         ``float32`` halves the memory traffic of the products; each sum of C terms then carries
         a relative rounding error of order ``sqrt(C) 6e-8``, which moves eigenvalues by about
         ``1e-7`` relative (use an ARPACK ``tol`` of 1e-6 or looser).
+    segment_bytes : int, optional
+        Opt-in *segmented layout* for long runs of products: when ``u`` (``N`` x itemsize
+        bytes) is larger than ``segment_bytes`` (about the L2 cache, e.g. ``2**20``), the
+        entries of each block of :data:`SEGMENT_BLOCK_ROWS` columns are reordered in place so
+        that those pointing into the same slice of ``u`` are contiguous, and the block is
+        summed one slice at a time, the slice staying in cache (at most ``C /
+        MIN_PER_SEGMENT`` slices). Measured with u of 40 MB: about 1.8x faster products, for
+        a one-off reordering that costs about as much as three plain products — worth it for
+        many products (several eigenvalues, the bulk), not for one outlier. Default: plain.
+    copy : bool
+        The segmented layout reorders ``idx``; with ``copy=False`` it reorders the caller's
+        array in place (no second ``4 N C`` bytes), with ``copy=True`` a copy.
+
+    Attributes
+    ----------
+    idx : ndarray of int32, shape (N, C)
+        The index storage. In the plain layout ``idx[j]`` are column j's rows; in the segmented
+        layout the entries of each block are stored slice by slice (see :meth:`column_rows`).
+    n_segments : int
+        1 for the plain layout.
 
     Notes
     -----
-    Memory: ``4 N C`` bytes for ``idx``, ``16 N`` for m and n, ``8 C`` x
-    :data:`PRODUCT_BLOCK_ROWS` bytes of shared ones, plus O(N) per product.
+    Memory: ``4 N C`` bytes for ``idx``, ``16 N`` for m and n, ``N n_segments`` bytes of
+    counts in the segmented layout, one shared block of ones, plus O(N) per product.
     """
 
     def __init__(
@@ -211,38 +246,55 @@ class FixedDegreeRankOne:
         scale: float = 1.0,
         n_threads: int | None = None,
         dtype: str | type = "float64",
+        segment_bytes: int | None = None,
+        copy: bool = True,
     ) -> None:
         try:
             dtype_name = np.dtype(dtype).name
         except TypeError as err:
             raise ValueError(f"dtype={dtype!r}: must be 'float64' or 'float32'") from err
         check_choice("dtype", dtype_name, ("float64", "float32"))
+        scale = check_real("scale", scale)
+        threads = _check_threads(n_threads)
         m = check_array("m", m, ndim=1).astype(float, copy=False)
         size = m.shape[0]
         if size < 1:
             raise ValueError("m: expected at least one neuron, got an empty array")
+        if size > np.iinfo(np.int32).max:
+            raise ValueError(f"m: at most {np.iinfo(np.int32).max} neurons are supported")
         n = check_array("n", n, shape=(size,)).astype(float, copy=False)
         idx = np.asarray(idx)
-        if idx.ndim != 2 or idx.shape[0] != size or idx.shape[1] < 1:
+        if idx.ndim != 2 or idx.shape[0] != size or not 1 <= idx.shape[1] <= size:
             raise ValueError(
-                f"idx: expected shape ({size}, C) with C >= 1 (row indices of each column's "
-                f"non-zeros), got {idx.shape}"
+                f"idx: expected shape ({size}, C) with 1 <= C <= {size} (row indices of each "
+                f"column's non-zeros), got {idx.shape}"
             )
         if not np.issubdtype(idx.dtype, np.integer):
             raise ValueError(f"idx: expected an integer array, got dtype {idx.dtype}")
-        if size > np.iinfo(np.int32).max:
-            raise ValueError(f"m: at most {np.iinfo(np.int32).max} neurons are supported")
-        lo, hi = int(idx.min()), int(idx.max())
+        lo, hi = _index_range(idx, threads)
         if lo < 0 or hi >= size:
             raise ValueError(f"idx: row indices must lie in [0, {size - 1}], got [{lo}, {hi}]")
-        if idx.shape[1] > size:
-            raise ValueError(f"idx: C = {idx.shape[1]} exceeds N = {size}")
+        if segment_bytes is not None:
+            segment_bytes = check_int("segment_bytes", segment_bytes, minimum=1)
         self.m = m
         self.n = n
-        self.idx = np.ascontiguousarray(idx, dtype=np.int32)
-        self.scale = check_real("scale", scale)
-        self.n_threads = _check_threads(n_threads)
+        self.scale = scale
+        self.n_threads = threads
         self.dtype = np.dtype(dtype_name)
+        c = idx.shape[1]
+        n_seg = 1
+        if segment_bytes is not None:
+            n_seg = min(-(-size * self.dtype.itemsize // segment_bytes), c // MIN_PER_SEGMENT, 255)
+        self.n_segments = max(1, int(n_seg))
+        self.segment_length = -(-size // self.n_segments)
+        if self.n_segments == 1:
+            self.idx = np.ascontiguousarray(idx, dtype=np.int32)
+            self._counts: np.ndarray | None = None
+        else:
+            if copy or idx.dtype != np.int32 or not idx.flags.c_contiguous:
+                idx = np.array(idx, dtype=np.int32, order="C")
+            self.idx = idx
+            self._counts = self._segment_in_place()
         self._blocks: list[tuple[int, int, sp.csr_array]] | None = None
 
     # ------------------------------------------------------------------ construction
@@ -295,7 +347,7 @@ class FixedDegreeRankOne:
         m, n = rank_one_loadings(size, sigma2, sigma_mn, exact=exact, rng=rng)
         idx = fixed_degree_indices_parallel(size, c, rng=rng, n_threads=threads)
         return cls(m, n, idx, scale=1.0 if rescaled else 1.0 / size, n_threads=threads,
-                   dtype=dtype)
+                   dtype=dtype, copy=False)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -318,8 +370,63 @@ class FixedDegreeRankOne:
         """``N C``."""
         return int(self.idx.size)
 
+    def _segment_in_place(self) -> np.ndarray:
+        """Reorder each block of ``idx`` slice by slice (stable); return (N, S) counts."""
+        size, c = self.idx.shape
+        n_seg, seg_len = self.n_segments, self.segment_length
+        count_type = np.uint8 if c <= 255 else np.uint16 if c <= 65535 else np.int32
+        counts = np.empty((size, n_seg), dtype=count_type)
+
+        def reorder(a: int, b: int) -> None:
+            blk = self.idx[a:b]
+            if not np.all(blk[:, 1:] >= blk[:, :-1]):
+                blk.sort(axis=1)  # the same column lists; sorted rows make segments contiguous
+            k = b - a
+            key = blk // np.int32(seg_len)  # slice of each entry; key = row * S + slice
+            key += (np.arange(k, dtype=np.int32) * n_seg)[:, None]  # sorted: rows are sorted
+            edges = np.searchsorted(key.reshape(-1), np.arange(k * n_seg + 1, dtype=np.int32))
+            cnt = np.diff(edges).reshape(k, n_seg)
+            del key, edges
+            counts[a:b] = cnt
+            # Row r's slice-s entries are one run; runs move from (row, slice) order in the
+            # rows to (slice, row) order in storage. src = dest + shift of the run.
+            dest_start = np.zeros((n_seg, k), dtype=np.int64)
+            np.cumsum(cnt.T.reshape(-1)[:-1], out=dest_start.reshape(-1)[1:])
+            src_start = np.zeros((k, n_seg), dtype=np.int64)
+            np.cumsum(cnt.reshape(-1)[:-1], out=src_start.reshape(-1)[1:])
+            shift = np.repeat((src_start.T - dest_start).reshape(-1), cnt.T.reshape(-1))
+            shift += np.arange(k * c, dtype=np.int64)
+            flat = blk.reshape(-1)
+            flat[:] = flat[shift]
+
+        _run_blocks(reorder, size, SEGMENT_BLOCK_ROWS, self.n_threads)
+        return counts
+
+    def _storage_columns(self, a: int, b: int) -> np.ndarray:
+        """The column j of each entry of ``idx[a:b]`` in storage order, shape ((b - a) C,)."""
+        c = self.c
+        cols = np.arange(a, b)
+        if self._counts is None:
+            return np.repeat(cols, c)
+        out = []
+        for start in range(a, b, SEGMENT_BLOCK_ROWS):
+            stop = min(b, start + SEGMENT_BLOCK_ROWS)
+            cnt = self._counts[start:stop]
+            out += [np.repeat(np.arange(start, stop), cnt[:, s]) for s in range(self.n_segments)]
+        return np.concatenate(out)
+
+    def column_rows(self, j: int) -> np.ndarray:
+        """Rows of the non-zeros of column j (the list ``idx[j]`` of the input), shape (C,)."""
+        j = check_int("j", j, minimum=0, maximum=self.n_neurons - 1)
+        if self._counts is None:
+            return self.idx[j].copy()
+        a = (j // SEGMENT_BLOCK_ROWS) * SEGMENT_BLOCK_ROWS
+        b = min(self.n_neurons, a + SEGMENT_BLOCK_ROWS)
+        flat = self.idx[a:b].reshape(-1)
+        return flat[self._storage_columns(a, b) == j]
+
     def _block_matrices(self) -> list[tuple[int, int, sp.csr_array]]:
-        """``X^T[a:b]`` as CSR blocks that share ``idx`` (indices) and one block of ones (data)."""
+        """Plain layout: ``X^T[a:b]`` as CSR blocks sharing ``idx`` and one block of ones."""
         if self._blocks is None:
             size, c = self.idx.shape
             rows = min(PRODUCT_BLOCK_ROWS, size)
@@ -352,6 +459,8 @@ class FixedDegreeRankOne:
         if np.iscomplexobj(u):
             return self.gather_sum(u.real) + 1j * self.gather_sum(u.imag)
         u = np.ascontiguousarray(u, dtype=self.dtype)
+        if self._counts is not None:
+            return self._gather_segmented(u)
         out = np.empty(self.n_neurons)
         blocks = self._block_matrices()
 
@@ -363,6 +472,33 @@ class FixedDegreeRankOne:
         _run_blocks(work, len(blocks), per_task, self.n_threads)
         return out
 
+    def _gather_segmented(self, u: np.ndarray) -> np.ndarray:
+        """``X^T u`` in the segmented layout: per block, one slice of ``u`` at a time."""
+        size, c = self.idx.shape
+        rows = min(SEGMENT_BLOCK_ROWS, size)
+        ones = np.ones(rows * c, dtype=self.dtype)
+        out = np.zeros(size)
+        counts = self._counts
+
+        def work(a: int, b: int) -> None:
+            k = b - a
+            flat = self.idx[a:b].reshape(-1)
+            indptr = np.zeros(k + 1, dtype=np.int32)
+            block = sp.csr_array((k, size), dtype=self.dtype)
+            start = 0
+            for s in range(self.n_segments):
+                np.cumsum(counts[a:b, s], out=indptr[1:])
+                nnz = int(indptr[-1])
+                # attached after construction: the constructor would copy these views
+                block.indptr = indptr
+                block.indices = flat[start : start + nnz]
+                block.data = ones[:nnz]
+                out[a:b] += block @ u
+                start += nnz
+
+        _run_blocks(work, size, rows, self.n_threads)
+        return out
+
     def scatter_sum(self, x: np.ndarray) -> np.ndarray:
         """``X x``: ``out[i] = sum_{(j, k): idx[j, k] = i} x[j]`` (shape (N,) -> (N,))."""
         x = self._check_vector(x)
@@ -372,9 +508,12 @@ class FixedDegreeRankOne:
         block = max(1, (1 << 22) // c)
         parts: list[np.ndarray] = []
 
+        if self._counts is not None:  # whole layout blocks
+            block = -(-block // SEGMENT_BLOCK_ROWS) * SEGMENT_BLOCK_ROWS
+
         def work(a: int, b: int) -> None:
             parts.append(
-                np.bincount(self.idx[a:b].reshape(-1), weights=np.repeat(x[a:b], c),
+                np.bincount(self.idx[a:b].reshape(-1), weights=x[self._storage_columns(a, b)],
                             minlength=size)
             )
 
@@ -409,12 +548,11 @@ class FixedDegreeRankOne:
 
     def to_csr(self) -> sp.csr_array:
         """P as a scipy CSR array (a reference for checks: ``12 N C`` bytes, for small N)."""
-        size, c = self.idx.shape
-        data = (self.scale * self.m[self.idx]) * self.n[:, None]
-        indptr = np.arange(0, size * c + 1, c, dtype=np.int64)
-        csc = sp.csc_array((data.reshape(-1), self.idx.reshape(-1).copy(), indptr),
-                           shape=(size, size))
-        return sp.csr_array(csc)
+        size = self.n_neurons
+        rows = self.idx.reshape(-1).astype(np.int64)
+        cols = self._storage_columns(0, size)
+        data = (self.scale * self.m[rows]) * self.n[cols]
+        return sp.csr_array(sp.coo_array((data, (rows, cols)), shape=(size, size)))
 
     # ------------------------------------------------------------------ spectrum
     def outlier(
