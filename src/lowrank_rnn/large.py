@@ -15,7 +15,8 @@ Products with P never form P:
   ``X^T u`` is a gather plus a fixed-width row sum, ``u[idx].sum(axis=1)``. It is evaluated in
   row blocks by scipy's compiled CSR kernel on block matrices whose ``indices`` are views into
   ``idx`` and whose ``data`` is one shared block of ones; the kernel releases the GIL, so the
-  blocks are spread over a thread pool.
+  blocks are spread over a thread pool. Options: the gather in float32 (half the memory
+  traffic), and a segmented layout that keeps the slice of ``u`` being read in cache.
 * ``P v = m ⊙ (X (n ⊙ v))`` is a scatter-add (used for checks, not by :meth:`outlier`).
 
 ``P`` and ``P^T`` have the same eigenvalues, and the left eigenvector of the outlier of P is close
