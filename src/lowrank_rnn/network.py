@@ -173,19 +173,22 @@ class LowRankRNN:
                 "part dense; use apply_connectivity() or connectivity_operator() instead"
             )
         mask = self.mask
-        rows = np.repeat(np.arange(self.n_neurons), np.diff(mask.indptr))
         cols = mask.indices
         vals = np.empty(cols.size)
-        chunk = 1 << 22
-        for a in range(0, cols.size, chunk):
-            r, c = rows[a : a + chunk], cols[a : a + chunk]
-            vals[a : a + chunk] = np.einsum("ij,ij->i", self.M[r], self.N[c])
+        n_rows = np.diff(mask.indptr)
+        chunk = max(1, (1 << 22) // max(1, int(n_rows.max(initial=1))))
+        for a in range(0, self.n_neurons, chunk):  # row blocks: no N-sized row-index array
+            b = min(self.n_neurons, a + chunk)
+            lo, hi = mask.indptr[a], mask.indptr[b]
+            r = np.repeat(np.arange(a, b), n_rows[a:b])
+            vals[lo:hi] = np.einsum("ij,ij->i", self.M[r], self.N[cols[lo:hi]])
         vals *= self.scale
-        J = sp.csr_array((vals, mask.indices.copy(), mask.indptr.copy()), shape=mask.shape)
+        # J shares the mask's (immutable) index arrays: no copy of the structure
+        J = sp.csr_array((vals, mask.indices, mask.indptr), shape=mask.shape)
         if self.random is not None and sp.issparse(self.random):
-            J = J + self.random
-        J = sp.csr_array(J)
-        J.sort_indices()
+            J = sp.csr_array(J + self.random)
+        if not J.has_sorted_indices:
+            J.sort_indices()
         self._cache["csr"] = J
         return J
 

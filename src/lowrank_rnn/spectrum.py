@@ -355,7 +355,6 @@ def measure_spectrum(
     else:
         top = outliers(net, which="LR", tol=1e-8, rng=rng)
         lm = outliers(net, k=net.rank + n_bulk, which="LM", tol=1e-4, rng=rng)
-        ev = np.concatenate([top, lm])
         out = float(top[0].real)
         ev = lm
     radius = bulk_radius(ev, net.rank)
