@@ -147,7 +147,10 @@ def _embed_bistable(
 
 
 def closed_form_flipflop(
-    train: TrialBatch, *, slope: float = 3.0, gains: Sequence[float] = (10.0, 20.0, 40.0, 80.0)
+    train: TrialBatch,
+    *,
+    slope: float = 3.0,
+    gains: Sequence[float] = (10.0, 20.0, 40.0, 80.0, 160.0),
 ) -> ClosedFormSolution:
     """3-bit flip-flop with 3 neurons and rank 3 ("A new look", Sec 6, Fig 5A).
 
@@ -326,7 +329,7 @@ def compare(
     n_validation: int = 128,
     n_test: int = 512,
     n_epochs: int = 200,
-    lrs: Sequence[float] = (3e-3, 1e-2, 3e-2),
+    lrs: Sequence[float] = (3e-3, 1e-2, 3e-2, 1e-1),
     tune_epochs: int = 20,
     batch_size: int = 64,
     methods: Sequence[str] = METHODS,

@@ -23,7 +23,7 @@ def compare_command(
     lr: Annotated[
         list[float] | None,
         typer.Option("--lr", help="Learning rate; repeat to tune on validation trials "
-                     "(default 3e-3, 1e-2, 3e-2)."),
+                     "(default 3e-3, 1e-2, 3e-2, 1e-1)."),
     ] = None,
     n_train: Annotated[int, typer.Option("--n-train", help="Training trials.")] = 512,
     n_test: Annotated[int, typer.Option("--n-test", help="Test trials.")] = 512,
@@ -46,7 +46,7 @@ def compare_command(
     check_int("seeds", seeds, minimum=1)
     check_int("epochs", epochs, minimum=1)
     check_choice("device", device, ("cpu", "cuda", "auto"))
-    lrs = tuple(lr) if lr else (3e-3, 1e-2, 3e-2)
+    lrs = tuple(lr) if lr else (3e-3, 1e-2, 3e-2, 1e-1)
     for value in lrs:
         if not value > 0:
             raise ValueError(f"lr={value}: must be > 0")

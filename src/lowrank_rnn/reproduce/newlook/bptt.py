@@ -37,7 +37,7 @@ def _params(quick: bool) -> dict[str, Any]:
         }
     return {
         "seeds": 5, "n_train": 512, "n_validation": 128, "n_test": 512, "n_epochs": 200,
-        "lrs": (3e-3, 1e-2, 3e-2), "tune_epochs": 20, "batch_size": 64,
+        "lrs": (3e-3, 1e-2, 3e-2, 1e-1), "tune_epochs": 20, "batch_size": 64,
         "sizes": {"flipflop": [3, 16, 64], "decision": [10, 32, 128]},
         "task_kw": {"flipflop": {"n_steps": 200}, "decision": {}},
     }
