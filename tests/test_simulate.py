@@ -65,10 +65,16 @@ def test_numpy_and_torch_backends_agree(name):
     np.testing.assert_allclose(b.kappa, a.kappa, atol=1e-9)
 
 
-def test_torch_cuda_agrees_when_available():
+@pytest.mark.parametrize("dense_limit", [0, 10**6])
+def test_torch_cuda_agrees_when_available(dense_limit, monkeypatch):
+    """Both CUDA operators for a sparse network: cuSPARSE CSR and the dense device copy."""
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("lowrank_rnn.simulate"), "CUDA_DENSE_LIMIT",
+                        dense_limit)
     net = _nets()["csr"]
     x0 = np.random.default_rng(1).standard_normal(net.n_neurons)
     a = simulate(net, None, x0, dt=0.1, n_steps=50, batch=2, dtype=np.float32)
