@@ -79,3 +79,11 @@ def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     for cmd in ("reproduce", "spectrum"):
         assert cmd in out
+
+
+def test_unknown_command_and_bad_option_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["no-such-command"], capsys)
+    assert code == 2 and "no-such-command" in err
+    code, _, err = run_cli(["spectrum", "--n-neurons", "many", "--sigma2", "1",
+                            "--sigma-mn", "0"], capsys)
+    assert code == 2 and "--n-neurons" in err

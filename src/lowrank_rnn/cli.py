@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
 
 __all__ = ["app", "main"]
@@ -36,18 +35,22 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
         rv = app(args=argv, standalone_mode=False)
-    except click.exceptions.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    except click.exceptions.Abort:
-        print("Aborted.", file=sys.stderr)
-        sys.exit(130)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         sys.exit(130)
     except ValueError as err:
         print(f"Error: {err}", file=sys.stderr)
         sys.exit(2)
+    except Exception as err:
+        # usage errors of click, or of the copy of click that typer may vendor: duck-typed
+        if callable(getattr(err, "show", None)) and isinstance(getattr(err, "exit_code", None),
+                                                               int):
+            err.show()
+            sys.exit(err.exit_code)
+        if type(err).__name__ == "Abort":
+            print("Aborted.", file=sys.stderr)
+            sys.exit(130)
+        raise
     sys.exit(rv if isinstance(rv, int) else 0)
 
 
