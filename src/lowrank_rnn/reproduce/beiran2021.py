@@ -40,6 +40,7 @@ from lowrank_rnn.meanfield_fit import (
 )
 from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Paper, Settings
 from lowrank_rnn.simulate import latent_projection, simulate
+from lowrank_rnn.sweep import run_sweep, sweep_options
 
 KEY = "beiran2021"
 CITATION = (
@@ -94,23 +95,44 @@ def _radius_theory(gain: float) -> float:
 
 
 # --------------------------------------------------------------------------- MF vs N
+def convergence_point(n: int, overlap: float, k0_1: float, k0_2: float, dt: float,
+                      n_steps: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Latent trajectory of one finite two-population network (a point of the MF vs N sweep).
+
+    The network (``overlap`` of :func:`two_population_mixture`, ``n`` neurons, loadings drawn
+    from the stream ``(seed, n)``) starts at ``x0 = M kappa0`` and is simulated without noise.
+
+    Returns
+    -------
+    dict with ``kappa``: ndarray, shape (n_steps + 1, 2), the projection on the loadings M.
+    """
+    mix = two_population_mixture(overlap)
+    net = mix.network(int(n), rng=np.random.default_rng([int(seed), int(n)]))
+    tr = simulate(net, x0=net.M @ np.array([k0_1, k0_2]), dt=dt, n_steps=int(n_steps))
+    return {"kappa": tr.kappa[0]}
+
+
 def compute_convergence(settings: Settings) -> FigureData:
-    """Deviation of finite-N latent trajectories from the mean field, against N."""
+    """Deviation of finite-N latent trajectories from the mean field, against N.
+
+    The networks (sizes × instances) are the independent points of a sweep (serial and
+    in-process in quick mode, on Dask in full mode).
+    """
     ch = Checks(KEY, "MF vs N")
-    mix = two_population_mixture()
+    overlap = 2.4
+    mix = two_population_mixture(overlap)
     sizes = [250, 1000, 4000] if settings.quick else [1000, 2000, 4000, 8000, 16000]
     seeds = 10 if settings.quick else 20
     k0, dt, n_steps = np.array([1.0, -0.8]), 0.1, 80
     mf = latent_trajectory(mix, k0, dt=dt, n_steps=n_steps, method="euler").kappa[0]
-    rms = np.empty((len(sizes), seeds))
-    example = {}
-    for i, n in enumerate(sizes):
-        for s in range(seeds):
-            net = mix.network(n, rng=settings.seed * 1000 + 17 * i + s)
-            tr = simulate(net, x0=net.M @ k0, dt=dt, n_steps=n_steps)
-            rms[i, s] = np.sqrt(np.mean(np.sum((tr.kappa[0] - mf) ** 2, axis=1)))
-            if s == 0:
-                example[n] = tr.kappa[0]
+    ds = run_sweep(convergence_point, {"n": sizes},
+                   [settings.seed * 1000 + s for s in range(seeds)],
+                   fixed={"overlap": overlap, "k0_1": float(k0[0]), "k0_2": float(k0[1]),
+                          "dt": dt, "n_steps": n_steps},
+                   **sweep_options(settings, "beiran2021_mf_vs_n"))
+    kappa = np.asarray(ds["kappa"].transpose("n", "seed", ...).values)  # (size, seed, time, 2)
+    rms = np.sqrt(np.mean(np.sum((kappa - mf) ** 2, axis=-1), axis=-1))  # (size, seed)
+    example = {n: kappa[i, 0] for i, n in enumerate(sizes)}
     dev = np.sqrt(np.mean(rms**2, axis=1))
     slope = float(np.polyfit(np.log(sizes), np.log(dev), 1)[0])
     ch.close("slope of log deviation vs log N (theory -1/2)", slope, -0.5, 0.2)

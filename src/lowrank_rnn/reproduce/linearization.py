@@ -29,6 +29,7 @@ from lowrank_rnn.linearize import (
 )
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Paper, Settings
+from lowrank_rnn.sweep import run_sweep, sweep_options
 from lowrank_rnn.transfer import get_phi
 
 KEY = "linearization"
@@ -65,33 +66,58 @@ def _fd_jacobian(f, x: np.ndarray, h: float) -> np.ndarray:
     return out
 
 
+def relations_point(n: int, g: float, phi: str, seed: int = 0) -> dict[str, float]:
+    """Residuals of the linearisation relations on one random network (a sweep point).
+
+    The network and its fixed point come from :func:`random_fixed_point` with the stream
+    ``seed``; the residuals are those of :func:`lowrank_rnn.linearize.relation_residuals`, plus
+    ``fd``: the largest deviation of either Jacobian from central finite differences of its
+    vector field.
+
+    Returns
+    -------
+    dict of float: ``spectrum, right, left, left_inverse, n_pairs, n_silent, fd``.
+    """
+    J, b, x = random_fixed_point(int(n), g, phi, np.random.default_rng(seed))
+    res = {k: float(v) for k, v in relation_residuals(J, x, phi=phi).items()}
+    A_x, A_r, _ = jacobians(J, x, phi=phi)
+    h = 1e-5
+    if phi == "relu":  # keep the finite differences away from the kink
+        h = min(h, 0.5 * float(np.min(np.abs(x))))
+    r = get_phi(phi)[0](x)
+    Fx = _fd_jacobian(lambda y: activation_field(J, y, b, phi=phi), x, h)
+    Fr = _fd_jacobian(lambda y: activity_field(J, y, b, phi=phi), r, h)
+    res["fd"] = max(float(np.max(np.abs(Fx - A_x))), float(np.max(np.abs(Fr - A_r))))
+    return res
+
+
+def _worst(values: np.ndarray) -> float:
+    """Largest value over instances; a non-finite one (e.g. NaN where D^-1 does not exist)
+    wins, so that it is reported rather than hidden."""
+    bad = values[~np.isfinite(values)]
+    return float(bad[0]) if bad.size else float(np.max(values))
+
+
 def compute_relations(settings: Settings) -> FigureData:
-    """Equal spectra and eigenvector relations on random networks; Jacobians vs FD."""
+    """Equal spectra and eigenvector relations on random networks; Jacobians vs FD.
+
+    The random networks (nonlinearity × instances) are the independent points of a sweep
+    (serial and in-process in quick mode, on Dask in full mode).
+    """
     ch = Checks(KEY, "Relations")
     n = 60 if settings.quick else 200
     seeds = 2 if settings.quick else 5
-    rng = np.random.default_rng(settings.seed)
-    worst = {"tanh": {}, "relu": {}}
-    fd_err = {"tanh": 0.0, "relu": 0.0}
-    example = None
-    for phi in ("tanh", "relu"):
-        for _ in range(seeds):
-            J, b, x = random_fixed_point(n, 0.9, phi, rng)
-            res = relation_residuals(J, x, phi=phi)
-            for k, v in res.items():
-                worst[phi][k] = max(worst[phi].get(k, 0.0), v) if np.isfinite(v) else v
-            A_x, A_r, d = jacobians(J, x, phi=phi)
-            h = 1e-5
-            if phi == "relu":  # keep the finite differences away from the kink
-                h = min(h, 0.5 * float(np.min(np.abs(x))))
-            r = get_phi(phi)[0](x)
-            Fx = _fd_jacobian(lambda y, J=J, b=b, p=phi: activation_field(J, y, b, phi=p), x, h)
-            Fr = _fd_jacobian(lambda y, J=J, b=b, p=phi: activity_field(J, y, b, phi=p), r, h)
-            fd_err[phi] = max(fd_err[phi], float(np.max(np.abs(Fx - A_x))),
-                              float(np.max(np.abs(Fr - A_r))))
-            if example is None:
-                lin = linearize(J, x, phi=phi)
-                example = {"ev_x": lin.eigenvalues, "ev_r": np.linalg.eigvals(A_r)}
+    g = 0.9
+    phis = ["tanh", "relu"]
+    seed_list = [settings.seed * 1000 + s for s in range(seeds)]
+    ds = run_sweep(relations_point, {"phi": phis}, seed_list, fixed={"n": n, "g": g},
+                   **sweep_options(settings, "linearization_relations"))
+    worst = {phi: {k: _worst(np.asarray(ds[k].sel(phi=phi).values))
+                   for k in ds.data_vars if k != "fd"} for phi in phis}
+    fd_err = {phi: _worst(np.asarray(ds["fd"].sel(phi=phi).values)) for phi in phis}
+    J, _, x = random_fixed_point(n, g, "tanh", np.random.default_rng(seed_list[0]))
+    lin = linearize(J, x, phi="tanh")
+    example = {"ev_x": lin.eigenvalues, "ev_r": np.linalg.eigvals(jacobians(J, x, phi="tanh")[1])}
     for phi in ("tanh", "relu"):
         w = worst[phi]
         ch.less(f"{phi}: spectra of A_x and A_r, max distance / radius", w["spectrum"], 1e-10)
@@ -102,7 +128,7 @@ def compute_relations(settings: Settings) -> FigureData:
             worst["tanh"]["left_inverse"], 1e-10)
     ch.greater("relu: silent units (zeros in D) present", worst["relu"]["n_silent"], 0)
     return FigureData(data={"example": example, "worst": worst, "fd": fd_err}, checks=ch,
-                      params={"n_neurons": n, "seeds": seeds, "g": 0.9})
+                      params={"n_neurons": n, "seeds": seeds, "g": g})
 
 
 def plot_relations(fd: FigureData, path: Path) -> None:

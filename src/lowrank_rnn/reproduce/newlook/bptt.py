@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings
+from lowrank_rnn.sweep import run_sweep, sweep_options
 
-__all__ = ["FIGURES", "compute_fig5", "plot_fig5"]
+__all__ = ["FIGURES", "compute_fig5", "fig5_point", "plot_fig5"]
 
 PAPER_KEY = "newlook"
 
@@ -43,6 +44,121 @@ def _params(quick: bool) -> dict[str, Any]:
     }
 
 
+def fig5_point(
+    task: str, method: str, n_neurons: int, n_train: int, n_validation: int, n_test: int,
+    n_epochs: int, lrs: str, tune_epochs: int, batch_size: int, n_steps: int = 0,
+    device: str = "cpu", seed: int = 0,
+) -> dict[str, Any]:
+    """One network of Fig 5: ``method`` trained (or built) for ``task`` at one size and seed.
+
+    A point of the Fig 5 sweep: :func:`lowrank_rnn.compare.compare` restricted to one method,
+    one size and the seed ``seed`` (its trials, initial weights and random basis).
+
+    Parameters
+    ----------
+    task : {'flipflop', 'decision'}
+    method : {'closed_form', 'bptt_low_rank', 'bptt_full_rank'}
+    n_neurons : int
+        Size of the BPTT network (the closed form has its own fixed size).
+    n_train, n_validation, n_test, n_epochs, tune_epochs, batch_size : int
+        As in :func:`lowrank_rnn.compare.compare`.
+    lrs : str
+        Candidate learning rates, comma-separated (e.g. ``"0.003,0.01"``).
+    n_steps : int
+        Trial length of the flip-flop task (0: the task's default).
+    device : {'cpu', 'cuda', 'auto'}
+
+    Returns
+    -------
+    dict
+        Scalars ``train_mse, test_mse, seconds, n_params, rank, lr`` (NaN for the
+        closed form); for BPTT the curves ``curve, val_curve``, shape (n_epochs,); and the numeric
+        entries of the run's ``info`` prefixed ``info_`` (``info_example_output`` of shape
+        (time, d_out): the output on the first test trial).
+    """
+    from lowrank_rnn.compare import compare
+
+    (run,) = compare(
+        task, seeds=1, sizes=[int(n_neurons)], n_train=n_train, n_validation=n_validation,
+        n_test=n_test, n_epochs=n_epochs, lrs=[float(v) for v in lrs.split(",")],
+        tune_epochs=tune_epochs, batch_size=batch_size, methods=(method,), device=device,
+        base_seed=int(seed), task_kw={"n_steps": int(n_steps)} if n_steps else {},
+    )
+    out: dict[str, Any] = {
+        "train_mse": run.train_mse, "test_mse": run.test_mse, "seconds": run.seconds,
+        "n_params": run.n_params, "rank": run.rank,
+        "lr": np.nan if run.lr is None else run.lr,
+    }
+    if method != "closed_form":
+        out["curve"] = np.asarray(run.curve, dtype=float)
+        out["val_curve"] = np.asarray(run.val_curve, dtype=float)
+    for k, v in run.info.items():
+        if not isinstance(v, str):
+            out[f"info_{k}"] = np.asarray(v)
+    return out
+
+
+def _runs_from_sweep(ds: Any, task: str, device: str) -> dict[tuple[str, int, int], Any]:
+    """The :class:`~lowrank_rnn.compare.ComparisonRun` of every point of a Fig 5 sweep, keyed
+    by (method, size, seed)."""
+    from lowrank_rnn.compare import ComparisonRun
+
+    def value(a: np.ndarray) -> Any:
+        return a.tolist() if a.ndim else a.item()
+
+    runs = {}
+    for method in ds["method"].values.tolist():
+        for n in ds["n_neurons"].values.tolist():
+            for seed in ds["seed"].values.tolist():
+                sel = {"method": method, "n_neurons": n, "seed": seed}
+                pt = {k: np.asarray(ds[k].sel(sel).values) for k in ds.data_vars}
+                info = {k[5:]: value(v) for k, v in pt.items() if k.startswith("info_")}
+                if method != "closed_form":
+                    info = {"tuning_seconds": info.pop("tuning_seconds"),
+                            "epochs": info.pop("epochs"), "device": device, **info}
+                lr = float(pt["lr"])
+                runs[(method, n, seed)] = ComparisonRun(
+                    task, method, int(n), int(pt["rank"]), int(seed),
+                    train_mse=float(pt["train_mse"]), test_mse=float(pt["test_mse"]),
+                    seconds=float(pt["seconds"]), n_params=int(pt["n_params"]),
+                    lr=None if np.isnan(lr) else lr,
+                    curve=pt["curve"].tolist() if "curve" in pt else [],
+                    val_curve=pt["val_curve"].tolist() if "val_curve" in pt else [],
+                    info=info,
+                )
+    return runs
+
+
+def _fig5_runs(task: str, p: dict[str, Any], settings: Settings) -> list[Any]:
+    """All Fig 5 runs of ``task`` through the sweep machinery, in :func:`compare`'s order.
+
+    Two sweeps: the closed form over seeds, and BPTT over (method, size) × seeds. Quick mode runs
+    them serially in-process; full mode on Dask.
+    """
+    from lowrank_rnn.compare import CLOSED_FORM_SIZE
+
+    device = "cpu"
+    seeds = [settings.seed + i for i in range(p["seeds"])]
+    fixed = {"task": task, "n_train": p["n_train"], "n_validation": p["n_validation"],
+             "n_test": p["n_test"], "n_epochs": p["n_epochs"],
+             "lrs": ",".join(repr(float(v)) for v in p["lrs"]),
+             "tune_epochs": p["tune_epochs"], "batch_size": p["batch_size"],
+             "n_steps": int(p["task_kw"][task].get("n_steps", 0)), "device": device}
+    cf = run_sweep(fig5_point, {"method": ["closed_form"],
+                                "n_neurons": [CLOSED_FORM_SIZE[task][0]]}, seeds, fixed=fixed,
+                   **sweep_options(settings, f"newlook_fig5_{task}_closed_form"))
+    bptt = run_sweep(fig5_point, {"method": ["bptt_low_rank", "bptt_full_rank"],
+                                  "n_neurons": list(p["sizes"][task])}, seeds, fixed=fixed,
+                     **sweep_options(settings, f"newlook_fig5_{task}_bptt"))
+    by_key = {**_runs_from_sweep(cf, task, device), **_runs_from_sweep(bptt, task, device)}
+    runs = []
+    for seed in seeds:
+        runs.append(by_key[("closed_form", CLOSED_FORM_SIZE[task][0], seed)])
+        for n in p["sizes"][task]:
+            runs += [by_key[(m, n, seed)] for m in ("bptt_low_rank", "bptt_full_rank")]
+    return runs
+
+
 def _bistable_fixed_points(net: Any, bit: int) -> np.ndarray:
     """Stable fixed points of one flip-flop latent ``-z + n tanh(m z)`` (dense root scan)."""
     m, n = net.M[bit, bit], net.N[bit, bit]
@@ -60,7 +176,6 @@ def compute_fig5(settings: Settings) -> FigureData:
         CLOSED_FORM_SIZE,
         closed_form_decision,
         closed_form_flipflop,
-        compare,
         make_trials,
         summarize,
     )
@@ -71,12 +186,7 @@ def compute_fig5(settings: Settings) -> FigureData:
     checks = Checks(PAPER_KEY, "Fig 5")
     data: dict[str, Any] = {"tasks": {}}
     for task in ("flipflop", "decision"):
-        runs = compare(
-            task, seeds=p["seeds"], sizes=p["sizes"][task], n_train=p["n_train"],
-            n_validation=p["n_validation"], n_test=p["n_test"], n_epochs=p["n_epochs"],
-            lrs=p["lrs"], tune_epochs=p["tune_epochs"], batch_size=p["batch_size"],
-            base_seed=settings.seed, task_kw=p["task_kw"][task],
-        )
+        runs = _fig5_runs(task, p, settings)
         summary = summarize(runs)
         curves: dict[str, dict[str, list[float]]] = {}
         for method in ("bptt_low_rank", "bptt_full_rank"):
