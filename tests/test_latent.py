@@ -24,7 +24,7 @@ def _quad_mean(f, delta):
 
 @pytest.mark.parametrize("delta", [0.0, 0.3, 2.0, 8.9, 25.0, 400.0])
 def test_gauss_hermite_matches_adaptive_quadrature(delta):
-    fp = lambda x: 1 / np.cosh(x) ** 2  # noqa: E731
+    fp = lambda x: 1 - np.tanh(x) ** 2  # noqa: E731
     assert abs(mean_phi_prime(delta) - _quad_mean(fp, delta)) < 1e-6
     assert abs(gaussian_mean(np.tanh, delta) - 0.0) < 1e-12  # odd function
 
@@ -46,7 +46,7 @@ def test_fixed_points_bistable_above_one():
     assert fps.size == 3 and abs(fps[1]) < 1e-8 and np.isclose(fps[0], -fps[2])
     k = fps[2]
     # independent check: k = sigma_mn k <phi'(sqrt(sigma^2 k^2) xi)> by adaptive quadrature
-    assert abs(2.0 * k * _quad_mean(lambda x: 1 / np.cosh(x) ** 2, 4.0 * k * k) - k) < 1e-6
+    assert abs(2.0 * k * _quad_mean(lambda x: 1 - np.tanh(x) ** 2, 4.0 * k * k) - k) < 1e-6
 
 
 def test_latent_ode_euler_matches_closed_form_linear_decay():
