@@ -14,12 +14,19 @@ Quick mode uses smaller N and fewer trials; full mode uses the paper's sizes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
 
-from lowrank_rnn.analysis import kappa_r, participation_ratio, phase_diagram, psychometric_curve
+from lowrank_rnn.analysis import (
+    kappa_r,
+    participation_ratio,
+    psychometric_curve,
+    simulated_regime,
+)
 from lowrank_rnn.connectivity import (
     add_random,
     fixed_degree_mask,
@@ -30,7 +37,12 @@ from lowrank_rnn.latent import rank_one_kappa_rec
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings
 from lowrank_rnn.simulate import simulate
-from lowrank_rnn.spectrum import theory_bulk_radius
+from lowrank_rnn.spectrum import (
+    spectral_regime,
+    theory_bulk_radius,
+    theory_outlier,
+)
+from lowrank_rnn.sweep import run_sweep, sweep_options
 from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
 
 PAPER_KEY = "herbert2022"
@@ -43,6 +55,27 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _sweep(func: Callable[..., Mapping[str, Any]], grid: Mapping[str, Sequence[Any]],
+           seeds: Sequence[int], fixed: Mapping[str, Any], settings: Settings, name: str
+           ) -> dict[str, np.ndarray]:
+    """Run ``func`` on every grid point × seed through the sweep machinery.
+
+    Quick mode runs serially in-process (no Dask start-up); full mode on ``settings.scheduler``
+    or a local Dask cluster, resumable when a sweep directory is configured
+    (:func:`lowrank_rnn.sweep.sweep_options`). Every point derives its randomness from its own
+    ``seed`` only, so it gives the same result wherever it runs.
+
+    Returns
+    -------
+    dict of output name -> ndarray, shape ``(*grid sizes, len(seeds), *output shape)``
+    """
+    plain = {k: [v.item() if hasattr(v, "item") else v for v in vals] for k, vals in grid.items()}
+    ds = run_sweep(func, plain, list(seeds), fixed=dict(fixed),
+                   **sweep_options(settings, f"{PAPER_KEY}_{name}"))
+    order = [*plain, "seed"]
+    return {k: np.asarray(ds[k].transpose(*order, ...).values) for k in ds.data_vars}
 
 
 # =========================================================================== Fig 4
@@ -67,6 +100,31 @@ def _input_driven(net: LowRankRNN, m: np.ndarray, inp: np.ndarray, dt: float, st
     }
 
 
+def input_driven_point(n: int, sigma2: float, sigma_ni: float, vectors_seed: int, dt: float,
+                       steps: int, on: int, off: int, c: int = 0, g: float = 0.0,
+                       seed: int = 0) -> dict[str, Any]:
+    """One network of Fig 4 driven by a pulse along I (a sweep point).
+
+    The loadings (m, n, I) come from ``vectors_seed`` (shared by every point of the figure);
+    ``c`` in ``(0, n)`` keeps ``c`` entries per row of ``m n^T`` (fixed-degree mask from
+    ``seed``), ``g > 0`` adds a dense Gaussian part ``g chi`` (from ``seed``).
+
+    Returns
+    -------
+    dict with ``kappa_r`` (end of the pulse), ``pr`` (participation ratio of the trajectory)
+    and ``kappa_t`` (steps,)
+    """
+    V = _fig4_vectors(int(n), sigma2, sigma_ni, int(vectors_seed))
+    m, nn, inp = V[:, 0], V[:, 1], V[:, 2]
+    if 0 < c < n:
+        net = LowRankRNN(M=m, N=nn, mask=fixed_degree_mask(int(n), int(c), rng=seed), scale=1.0)
+    else:
+        net = LowRankRNN(M=m, N=nn, scale=1.0)
+    if g > 0:
+        net = add_random(net, float(g), rng=seed)
+    return _input_driven(net, m, inp, dt, int(steps), int(on), int(off))
+
+
 def compute_fig4(settings: Settings) -> FigureData:
     """Input-driven dynamics as sparsity (C) or random strength (g) grows (Fig 4)."""
     n = 600 if settings.quick else 2000
@@ -78,27 +136,17 @@ def compute_fig4(settings: Settings) -> FigureData:
     cs = np.array([n, 450, 300, 120, 30, 8]) if settings.quick else np.array(
         [2000, 1600, 1000, 600, 300, 100, 30, 10])
     gs = np.array([0.0, 0.4, 0.8, 1.0]) if settings.quick else np.linspace(0.0, 1.0, 6)
-    V = _fig4_vectors(n, sigma2, sigma_ni, settings.seed)
-    m, nn, inp = V[:, 0], V[:, 1], V[:, 2]
-    sparse = []
-    for k, c in enumerate(cs):
-        if c == n:
-            net = LowRankRNN(M=m, N=nn, scale=1.0)
-        else:
-            mask = fixed_degree_mask(n, int(c), rng=settings.seed + 17 * k + 1)
-            net = LowRankRNN(M=m, N=nn, mask=mask, scale=1.0)
-        sparse.append(_input_driven(net, m, inp, dt, steps, on, off))
-    gauss = []
-    for k, g in enumerate(gs):
-        net = LowRankRNN(M=m, N=nn, scale=1.0)
-        net = add_random(net, float(g), rng=settings.seed + 31 * k + 2) if g > 0 else net
-        gauss.append(_input_driven(net, m, inp, dt, steps, on, off))
+    fixed = {"n": n, "sigma2": sigma2, "sigma_ni": sigma_ni, "vectors_seed": settings.seed,
+             "dt": dt, "steps": steps, "on": on, "off": off}
+    # one instance per point; every C (resp. g) uses the same seed (common random numbers)
+    sparse = _sweep(input_driven_point, {"c": cs}, [settings.seed + 1], fixed, settings,
+                    "fig4_sparse")
+    gauss = _sweep(input_driven_point, {"g": gs}, [settings.seed + 2], fixed, settings,
+                   "fig4_gauss")
     radius_c = np.array([theory_bulk_radius(sigma2, n_neurons=n, c=int(c), rescaled=True)
                          for c in cs])
-    k_s = np.array([r["kappa_r"] for r in sparse])
-    k_g = np.array([r["kappa_r"] for r in gauss])
-    pr_s = np.array([r["pr"] for r in sparse])
-    pr_g = np.array([r["pr"] for r in gauss])
+    k_s, k_g = sparse["kappa_r"][:, 0], gauss["kappa_r"][:, 0]
+    pr_s, pr_g = sparse["pr"][:, 0], gauss["pr"][:, 0]
     # mean-field prediction for the dense network (C = N): x = kappa m + v I with the filtered
     # input v near its plateau, kappa = N sigma_nI v <phi'(sqrt(sigma2 kappa^2 + v^2) xi)>
     # (eq 36-37 with sigma_mn = 0 and scale 1, i.e. sigma_nI -> N sigma_nI)
@@ -123,8 +171,8 @@ def compute_fig4(settings: Settings) -> FigureData:
              np.round(pr_g, 3).tolist(), "strictly increasing")
     data = {"c": cs, "g": gs, "kappa_sparse": k_s, "kappa_gauss": k_g, "pr_sparse": pr_s,
             "pr_gauss": pr_g, "radius_c": radius_c, "kappa_theory": k_theory,
-            "kappa_t_sparse": np.array([r["kappa_t"] for r in sparse]),
-            "kappa_t_gauss": np.array([r["kappa_t"] for r in gauss]), "dt": dt}
+            "kappa_t_sparse": sparse["kappa_t"][:, 0], "kappa_t_gauss": gauss["kappa_t"][:, 0],
+            "dt": dt}
     params = {"n_neurons": n, "sigma2": round(sigma2, 4), "sigma_nI": sigma_ni, "sigma_mn": 0.0,
               "t_total": t_total, "dt": dt}
     return FigureData(data, ch, params)
@@ -158,13 +206,74 @@ def plot_fig4(fd: FigureData, path: Path) -> None:
 
 
 # =========================================================================== Fig 5
-def _structure(n: int, c: int, sigma2: float, sigma_mn: float, seed: int, steps: int,
-               dt: float) -> float:
-    net = rank_one_network(n, sigma2, sigma_mn, c=c, rescaled=True, rng=seed)
+#: Regime codes of :func:`regime_point` (``-1``: not realisable, ``sigma_mn > sigma^2``).
+REGIMES: tuple[str, ...] = ("decaying", "structured", "chaotic")
+
+
+def regime_point(n: int, c: int, sigma2: float, sigma_mn: float, t_total: float, dt: float,
+                 window: float, seed: int = 0) -> dict[str, float | int]:
+    """Predicted and simulated regime of one rescaled sparse rank-one network (Fig 5A/B point).
+
+    Theory: outlier ``C sigma_mn`` (eq 13), bulk radius eq 14, regime by
+    :func:`~lowrank_rnn.spectrum.spectral_regime`. Simulation: the network of eq 12 (random
+    stream from ``seed`` and the point's ``(sigma2, sigma_mn)``, so every grid point draws its
+    own network, as in the paper's diagram) started at ``m + 0.1 xi``, run for ``t_total``
+    (float32) and classified by
+    :func:`~lowrank_rnn.analysis.simulated_regime` on the last ``window``. A point with
+    ``sigma_mn > sigma^2`` is not realisable with eq 17-18: codes ``-1``, NaN theory values.
+
+    Returns
+    -------
+    dict with ``predicted`` and ``simulated`` (index into :data:`REGIMES`), ``outlier`` and
+    ``radius`` (theory)
+    """
+    if abs(sigma_mn) > sigma2:
+        return {"predicted": -1, "simulated": -1, "outlier": np.nan, "radius": np.nan}
+    outl = theory_outlier(sigma_mn, n_neurons=n, c=c, rescaled=True)
+    rad = theory_bulk_radius(sigma2, n_neurons=n, c=c, rescaled=True)
+    bits = np.array([sigma2, sigma_mn], dtype=np.float64).view(np.uint64)
+    rng = np.random.default_rng([int(seed), *(int(b) for b in bits)])
+    net = rank_one_network(int(n), sigma2, sigma_mn, c=int(c), rescaled=True, rng=rng)
     m = net.M[:, 0]
+    x0 = m + 0.1 * rng.standard_normal(int(n))
+    n_steps = int(round(t_total / dt))
+    keep = max(1, int(round(window / dt)))
+    tr = simulate(net, None, x0, dt=dt, n_steps=n_steps, dtype=np.float32)
+    sim = simulated_regime(tr.x[0, -keep:].astype(float), m).regime
+    return {"predicted": REGIMES.index(spectral_regime(outl, rad)),
+            "simulated": REGIMES.index(sim), "outlier": outl, "radius": rad}
+
+
+def _phase_diagram(s2: np.ndarray, smn: np.ndarray, n: int, c: int, t_total: float,
+                   settings: Settings) -> dict:
+    """The (sigma^2, sigma_mn) grid of :func:`regime_point` (one network per point), in the
+    layout of :func:`lowrank_rnn.analysis.phase_diagram`."""
+    res = _sweep(regime_point, {"sigma2": s2, "sigma_mn": smn}, [settings.seed],
+                 {"n": n, "c": c, "t_total": t_total, "dt": 0.2, "window": 20.0}, settings,
+                 "fig5_phase")
+    names = np.array(["", *REGIMES], dtype=object)
+    pred = names[res["predicted"][..., 0] + 1]
+    sim = names[res["simulated"][..., 0] + 1]
+    ok = pred != ""
+    agree = (pred == sim) & ok
+    frac = float(agree.sum() / ok.sum()) if ok.any() else float("nan")
+    return {"sigma2": np.asarray(s2, float), "sigma_mn": np.asarray(smn, float),
+            "predicted": pred, "simulated": sim, "outlier": res["outlier"][..., 0],
+            "radius": res["radius"][..., 0], "agree": agree, "fraction_agree": frac}
+
+
+def structure_point(n: int, c: int, sigma2: float, sigma_mn: float, steps: int, dt: float,
+                    seed: int = 0) -> dict[str, float]:
+    """Mean ``|kappa_r|`` over the last third of an autonomous run from ``m`` (Fig 5C/D point).
+
+    One rescaled sparse rank-one network (eq 12, from ``seed``), float32 simulation.
+    """
+    net = rank_one_network(int(n), sigma2, sigma_mn, c=int(c), rescaled=True, rng=seed)
+    m = net.M[:, 0]
+    steps = int(steps)
     tr = simulate(net, None, m, dt=dt, n_steps=steps, dtype=np.float32)
     k = kappa_r(tr.x[0, -steps // 3:].astype(float), m)
-    return float(np.mean(np.abs(k)))
+    return {"kappa": float(np.mean(np.abs(k)))}
 
 
 def compute_fig5(settings: Settings) -> FigureData:
@@ -176,21 +285,25 @@ def compute_fig5(settings: Settings) -> FigureData:
     outl = np.array([0.4, 0.8, 1.6, 2.6]) if quick else np.linspace(0.2, 3.0, 9)
     s2 = radii / scale_r
     smn = outl / c
-    pd = phase_diagram(s2, smn, n_neurons=n, c=c, t_total=60.0 if quick else 100.0, dt=0.2,
-                       window=20.0, rng=settings.seed)
+    pd = _phase_diagram(s2, smn, n, c, 60.0 if quick else 100.0, settings)
     dt, steps = 0.2, 300
     # C and N dependence at a fixed (sigma2, sigma_mn): outlier 2.5 and bulk 0.6 at the largest C
+    # mean over a few networks per point (a single network's |kappa_r| fluctuates by ~10% at
+    # the quick sizes); instance i uses the same seed at every C (resp. N)
+    inst = [settings.seed + 1000 * i for i in range(3 if quick else 10)]
     n_c = n
     c_list = [c, int(0.6 * c), int(0.35 * c), int(0.2 * c)]
     sig2_c, smn_c = 0.6 / scale_r, 2.5 / c
-    k_vs_c = np.array([_structure(n_c, cc, sig2_c, smn_c, settings.seed + i, steps, dt)
-                       for i, cc in enumerate(c_list)])
+    k_vs_c = _sweep(structure_point, {"c": c_list}, inst,
+                    {"n": n_c, "sigma2": sig2_c, "sigma_mn": smn_c, "steps": steps, "dt": dt},
+                    settings, "fig5_vs_c")["kappa"].mean(axis=1)
     c_fix = 100 if quick else 600
     n_list = [300, 600, 1200, 2400] if quick else [1200, 2400, 4800, 9600]
     sig2_n = 0.6 / np.sqrt(c_fix)
     smn_n = 2.5 / c_fix
-    k_vs_n = np.array([_structure(nn, c_fix, sig2_n, smn_n, settings.seed + 50 + i, steps, dt)
-                       for i, nn in enumerate(n_list)])
+    k_vs_n = _sweep(structure_point, {"n": n_list}, [s + 50 for s in inst],
+                    {"c": c_fix, "sigma2": sig2_n, "sigma_mn": smn_n, "steps": steps, "dt": dt},
+                    settings, "fig5_vs_n")["kappa"].mean(axis=1)
     ch = Checks(PAPER_KEY, "Fig 5")
     ch.greater("fraction of grid points where the simulated regime equals the spectral "
                "prediction", pd["fraction_agree"], 0.7)
@@ -264,6 +377,31 @@ def _curve(en, strengths: np.ndarray, repeats: int, seed: int) -> dict:
     return cur
 
 
+def psychometric_point(n: int, sigma2: float, c: int, n_strengths: int, repeats: int,
+                       trial_seed: int, sigma_mn: float | None = None,
+                       lambda_1: float | None = None, dense: bool = False, g: float = 0.0,
+                       seed: int = 0) -> dict[str, Any]:
+    """Psychometric curve of one Go/Nogo network (a Fig 6C-F point).
+
+    The network is :func:`~lowrank_rnn.tasks.evidence.evidence_network` (from ``seed``) with
+    covariance ``sigma_mn`` or, when ``lambda_1`` is given, ``sigma_mn = lambda_1 / C`` (outlier
+    held at ``lambda_1``, eq 13); ``repeats`` trials at each of ``n_strengths`` strengths in
+    [0, 1] (from ``trial_seed``).
+
+    Returns
+    -------
+    dict with ``p_positive`` (n_strengths,), ``threshold`` (strength where P first reaches 0.5)
+    and ``z_example`` (2, time): the readouts of the first and last trial
+    """
+    if (sigma_mn is None) == (lambda_1 is None):
+        raise ValueError(f"sigma_mn={sigma_mn!r}, lambda_1={lambda_1!r}: give exactly one")
+    smn = lambda_1 / c if lambda_1 is not None else sigma_mn
+    en = evidence_network(int(n), sigma2, smn, c=int(c), dense=bool(dense), g=float(g), rng=seed)
+    cur = _curve(en, np.linspace(0.0, 1.0, int(n_strengths)), int(repeats), int(trial_seed))
+    return {"p_positive": cur["p_positive"], "threshold": cur["threshold"],
+            "z_example": cur["z_example"]}
+
+
 def compute_fig6(settings: Settings) -> FigureData:
     """Psychometric curves of the Go/Nogo task in sparse and low-rank + Gaussian networks."""
     quick = settings.quick
@@ -274,25 +412,30 @@ def compute_fig6(settings: Settings) -> FigureData:
     step = float(strengths[1] - strengths[0])
     seed = settings.seed
     c_list = [60, 80, 100]
+    base = {"n": n, "sigma2": sigma2, "n_strengths": strengths.size, "repeats": reps}
+    # one network per curve; the curves of a panel share the network and trial seeds (common
+    # random numbers), so their differences come from C or g, not from the draw
     # Fig 6C: sigma_mn fixed at 0.06
-    curves_c = [_curve(evidence_network(n, sigma2, 0.06, c=c, rng=seed + i), strengths, reps,
-                       seed + 100 + i) for i, c in enumerate(c_list)]
+    # (seeds: those the C = 100 reference curve had when the curves were drawn one by one)
+    curves_c = _sweep(psychometric_point, {"c": c_list}, [seed + 2],
+                      {**base, "sigma_mn": 0.06, "trial_seed": seed + 102}, settings, "fig6c")
     # Fig 6D: outlier held fixed. The paper's lambda_1 = 8 needs sigma_mn = 8/C > sigma^2 = 0.1
     # for C <= 80, which eq 17-18 cannot realise; hold it at 3.6 (the C = 60 value of Fig 6C).
     lam = 3.6
-    curves_d = [_curve(evidence_network(n, sigma2, lam / c, c=c, rng=seed + 10 + i), strengths,
-                       reps, seed + 200 + i) for i, c in enumerate(c_list)]
+    curves_d = _sweep(psychometric_point, {"c": c_list}, [seed + 10],
+                      {**base, "lambda_1": lam, "trial_seed": seed + 200}, settings, "fig6d")
     # Fig 6E/F: dense (C/N) m n^T (same outlier, no bulk) plus g chi; g = bulk radius of 6B
     c_ref = 100
     radius = theory_bulk_radius(sigma2, n_neurons=n, c=c_ref, rescaled=True)
     gs = [0.0, radius] if quick else [0.0, 0.25, 0.5, 0.75, radius]
-    curves_g = [_curve(evidence_network(n, sigma2, 0.06, c=c_ref, dense=True, g=g,
-                                        rng=seed + 20 + i), strengths, reps, seed + 300 + i)
-                for i, g in enumerate(gs)]
-    sparse_ref = curves_c[-1]
-    thr_c = np.array([cv["threshold"] for cv in curves_c])
-    thr_d = np.array([cv["threshold"] for cv in curves_d])
-    thr_g = np.array([cv["threshold"] for cv in curves_g])
+    # (seeds: those of the g = R curve compared in 6E under the earlier one-by-one seeding)
+    curves_g = _sweep(psychometric_point, {"g": gs}, [seed + 21],
+                      {**base, "sigma_mn": 0.06, "c": c_ref, "dense": True,
+                       "trial_seed": seed + 301}, settings, "fig6ef")
+    p_c, p_d, p_g = (cv["p_positive"][:, 0] for cv in (curves_c, curves_d, curves_g))
+    thr_c, thr_d, thr_g = (cv["threshold"][:, 0] for cv in (curves_c, curves_d, curves_g))
+    sparse_ref = {"p_positive": p_c[-1], "threshold": thr_c[-1],
+                  "z_example": curves_c["z_example"][-1, 0]}
     ch = Checks(PAPER_KEY, "Fig 6")
     ch.less("P(positive) at the lowest strengths (sparse C = 100)",
             float(sparse_ref["p_positive"][:2].max()), 0.1)
@@ -309,9 +452,7 @@ def compute_fig6(settings: Settings) -> FigureData:
     ch.less("Fig 6F: threshold spread over g in [0, 1] (curve unchanged)", float(np.ptp(thr_g)),
             1.5 * step)
     data = {"strengths": strengths, "c_list": np.array(c_list), "g_list": np.array(gs),
-            "p_c": np.array([cv["p_positive"] for cv in curves_c]),
-            "p_d": np.array([cv["p_positive"] for cv in curves_d]),
-            "p_g": np.array([cv["p_positive"] for cv in curves_g]),
+            "p_c": p_c, "p_d": p_d, "p_g": p_g,
             "thr_c": thr_c, "thr_d": thr_d, "thr_g": thr_g,
             "z_example": sparse_ref["z_example"], "lambda_d": lam}
     params = {"n_neurons": n, "sigma2": sigma2, "sigma_mn_6C": 0.06, "lambda_1_6D": lam,
