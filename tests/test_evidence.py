@@ -37,20 +37,35 @@ def test_same_seed_same_trials():
     assert not np.array_equal(a.inputs, c.inputs)
 
 
-def test_network_vectors_follow_eq_17_18():
-    en = evidence_network(4000, 0.1, 0.06, c=100, rng=0)
-    n = 4000
-    # w, I orthogonal by construction; overlaps as in eq 17-18 (finite-N sampling of y.y/N)
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_network_vectors_follow_eq_17_18(seed):
+    """Overlaps and outlier within 5 sd of their sampling distributions.
+
+    w, I, y are Gram-Schmidt-orthogonalised standard normals, so |w|^2, |I|^2, |y|^2 are
+    chi^2 with N, N-1, N-2 degrees of freedom and, with a^2 = sigma^2 - sigma_mn, b^2 = sigma_mn:
+    m.m = a^2 |w|^2 + b^2 |y|^2, m.n = b^2 |y|^2, n.I = a |I|^2, outlier = C m.n / N.
+    (The orthogonalisation makes these exact; for independent vectors the outlier's sd would be
+    C sqrt((sigma^4 + sigma_mn^2) / N), larger than the C sigma_mn sqrt(2(N-2))/N here.)
+    """
+    n, s2, smn, c = 4000, 0.1, 0.06, 100
+    en = evidence_network(n, s2, smn, c=c, rng=seed)
+    a2, b2 = s2 - smn, smn
+    # w, I orthogonal by construction
     assert abs(en.w @ en.inp) < 1e-8 * n
-    tol = 5 * np.sqrt(2 / n)
-    assert abs(en.m @ en.m / n - 0.1) < 0.1 * tol * 3
-    assert abs(en.m @ en.n / n - 0.06) < 0.06 * tol * 3
-    assert abs(en.n @ en.inp / n - np.sqrt(0.04)) < 0.2 * tol * 3
-    assert en.net.structure == "sparse" and en.net.mask.nnz == 100 * n
-    assert abs(en.outlier - 6.0) < 6.0 * tol * 3
+
+    def within_5_sd(measured, mean, var):
+        assert abs(measured - mean) < 5 * np.sqrt(var), (measured, mean, np.sqrt(var))
+
+    within_5_sd(en.m @ en.m / n, (a2 * n + b2 * (n - 2)) / n,
+                2 * (a2**2 * n + b2**2 * (n - 2)) / n**2)
+    within_5_sd(en.m @ en.n / n, b2 * (n - 2) / n, 2 * b2**2 * (n - 2) / n**2)
+    within_5_sd(en.n @ en.inp / n, np.sqrt(a2) * (n - 1) / n, 2 * a2 * (n - 1) / n**2)
+    within_5_sd(en.outlier, c * b2 * (n - 2) / n, 2 * (c * b2) ** 2 * (n - 2) / n**2)
+    np.testing.assert_allclose(en.outlier, c * (en.m @ en.n) / n, rtol=1e-12)
+    assert en.net.structure == "sparse" and en.net.mask.nnz == c * n
     np.testing.assert_array_equal(en.x0, -en.m)
-    dense = evidence_network(500, 0.1, 0.06, c=100, dense=True, g=0.5, rng=0)
-    assert dense.net.structure == "dense" and np.isclose(dense.net.scale, 100 / 500)
+    dense = evidence_network(500, s2, smn, c=c, dense=True, g=0.5, rng=seed)
+    assert dense.net.structure == "dense" and np.isclose(dense.net.scale, c / 500)
 
 
 @pytest.mark.parametrize(

@@ -75,17 +75,17 @@ def test_streams_are_deterministic_and_distinct():
 
 
 @pytest.mark.parametrize(
-    "call",
+    "call, name",
     [
-        lambda: flipflop_trials(0),
-        lambda: flipflop_trials(2, dt=0.0),
-        lambda: flipflop_trials(2, pulse_rate=-1.0),
-        lambda: decision_trials(2, coherences=()),
-        lambda: decision_trials(2, coherences=(0.1, -0.2)),
-        lambda: decision_trials(2, noise_sd=-1.0),
-        lambda: task_streams(-3),
+        (lambda: flipflop_trials(0), "batch"),
+        (lambda: flipflop_trials(2, dt=0.0), "dt"),
+        (lambda: flipflop_trials(2, pulse_rate=-1.0), "pulse_rate"),
+        (lambda: decision_trials(2, coherences=()), "coherences"),
+        (lambda: decision_trials(2, coherences=(0.1, -0.2)), "coherences"),
+        (lambda: decision_trials(2, noise_sd=-1.0), "noise_sd"),
+        (lambda: task_streams(-3), "seed"),
     ],
 )
-def test_bad_input_raises(call):
-    with pytest.raises(ValueError):
+def test_bad_input_raises(call, name):
+    with pytest.raises(ValueError, match=rf"^{name}="):
         call()

@@ -227,23 +227,23 @@ def relation_residuals(
     Returns
     -------
     dict
-        ``spectrum`` (max distance between the sorted spectra, relative to the spectral radius),
-        ``right`` (max sine for v_r vs D v_x), ``left`` (l_x vs D l_r),
-        ``left_inverse`` (l_r vs D^{-1} l_x; NaN when D has zeros), ``n_pairs`` (pairs checked),
-        ``n_silent`` (zeros in D).
+        ``spectrum`` (symmetric nearest-neighbour distance between the two spectra: the
+        largest distance from an eigenvalue of either matrix to the nearest eigenvalue of the
+        other, divided by ``max(1, spectral radius of A_x)``), ``right`` (max sine for v_r vs
+        D v_x), ``left`` (l_x vs D l_r), ``left_inverse`` (l_r vs D^{-1} l_x; NaN when D has
+        zeros), ``n_pairs`` (pairs checked), ``n_silent`` (zeros in D). When no pair was
+        checked (``n_pairs == 0``) the three eigenvector residuals are NaN, not 0.
     """
     J, phi = _dense(net_or_J, phi)
     gap = check_real("gap", gap, minimum=0.0)
     A_x, A_r, d = jacobians(J, x_star, phi=phi)
     ex, lx, vx = sla.eig(A_x, left=True, right=True)
     er, lr, vr = sla.eig(A_r, left=True, right=True)
-    sx, sr = np.sort_complex(ex), np.sort_complex(er)
     scale = max(1.0, float(np.max(np.abs(ex))))
     # pair each activation eigenvalue with the nearest activity eigenvalue
     dist_all = np.abs(ex[:, None] - ex[None, :]) + np.diag(np.full(ex.size, np.inf))
     spectrum = float(np.max(np.abs(ex[:, None] - er[None, :]).min(axis=1)) / scale)
     spectrum = max(spectrum, float(np.max(np.abs(er[:, None] - ex[None, :]).min(axis=1)) / scale))
-    del sx, sr
     right, left, left_inv, n_pairs = 0.0, 0.0, 0.0, 0
     invertible = bool(np.all(d != 0))
     for i in range(ex.size):
@@ -257,6 +257,8 @@ def relation_residuals(
         left = max(left, _sin_angle(lx[:, i], d * lr[:, j]))
         if invertible:
             left_inv = max(left_inv, _sin_angle(lr[:, j], lx[:, i] / d))
+    if n_pairs == 0:  # nothing compared: report that, not a perfect residual
+        right = left = left_inv = float("nan")
     return {
         "spectrum": spectrum,
         "right": right,

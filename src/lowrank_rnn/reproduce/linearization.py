@@ -124,6 +124,9 @@ def compute_relations(settings: Settings) -> FigureData:
         ch.less(f"{phi}: right eigenvectors v_r vs D v_x (sine of angle)", w["right"], 1e-10)
         ch.less(f"{phi}: left eigenvectors l_x vs D l_r (sine of angle)", w["left"], 1e-10)
         ch.less(f"{phi}: Jacobians vs central finite differences (max abs)", fd_err[phi], 1e-6)
+    for phi in phis:  # the eigenvector rows above test nothing on an instance with no pair
+        ch.greater(f"{phi}: eigenvalue pairs compared (fewest over instances)",
+                   float(np.min(ds["n_pairs"].sel(phi=phi).values)), 0)
     ch.less("tanh: left eigenvectors l_r vs D^-1 l_x (sine of angle)",
             worst["tanh"]["left_inverse"], 1e-10)
     ch.greater("relu: silent units (zeros in D) present", worst["relu"]["n_silent"], 0)

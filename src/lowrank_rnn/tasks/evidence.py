@@ -59,7 +59,12 @@ class EvidenceNetwork:
     x0 : ndarray, shape (N,)
         Initial state ``-m`` (the lower stable state's side).
     outlier : float
-        Predicted outlier (``C sigma_mn``, eq 13; the same for the dense equivalent).
+        Outlier of the rank-one mean connectivity for the drawn vectors, ``C m.n / N``
+        (``m.n / N`` when ``c`` is None): the exact nonzero eigenvalue of ``(C/N) m n^T`` (the
+        dense equivalent, before any added Gaussian part) and, to first order, the outlier of
+        the sparse matrix. It is not the population value ``C sigma_mn`` of eq 13 but a sample
+        of it: with the orthogonalised vectors ``m.n = sigma_mn |y|^2``, ``|y|^2 ~ chi^2(N-2)``,
+        so its mean is ``C sigma_mn (N-2)/N`` and its sd ``C sigma_mn sqrt(2(N-2))/N``.
     """
 
     def __init__(self, net: LowRankRNN, m: np.ndarray, n: np.ndarray, w: np.ndarray,

@@ -6,11 +6,14 @@ counts, against the closed-form networks (flip-flop: 3 neurons, rank 3; decision
 rank 1).
 
 Check rows. Always: the closed-form latent ODEs have the task's attractors (+-1); the closed
-form is the same network on every run; each BPTT network's training loss decreased; the trained
-networks converted to ``LowRankRNN`` reproduce the trained models. Full mode only (quick-mode
-BPTT is trained for a few epochs and would make the comparison meaningless): the paper's claims
-at the same size and rank, >= 10x lower test MSE and >= 100x less wall time for the closed form,
-one row per task and BPTT variant, measured and reported whether or not they hold.
+form is the same network on every run (two builds from the same trials and seed agree exactly,
+and a rebuild from the first seed's trials reproduces the sweep's closed-form test MSE); each
+BPTT network's training loss decreased; the trained networks converted to ``LowRankRNN``
+reproduce the trained models. Full mode only (quick-mode BPTT is trained for a few epochs and
+would make the comparison meaningless): the paper's claims at the same size and rank, >= 10x
+lower test MSE and >= 100x less wall time for the closed form, one row per task and BPTT
+variant, measured and reported whether or not they hold (a failing row when the BPTT variant or
+the closed form's size is missing from the runs).
 """
 
 from __future__ import annotations
@@ -241,6 +244,23 @@ def compute_fig5(settings: Settings) -> FigureData:
             err = float(np.max(np.abs(field - k * (z - z**3))))
             checks.less("decision closed form (N=10, rank 1): max |embedded - target vector "
                         "field| on [-1.2, 1.2] (eq 9)", err, 0.05 * k)
+        # the closed form is the same network on every run
+        build = (closed_form_flipflop if task == "flipflop"
+                 else lambda b: closed_form_decision(b, rng=settings.seed))
+        again = build(trials["train"]).network
+        diff = max(float(np.max(np.abs(getattr(sol.network, a) - getattr(again, a))))
+                   for a in ("M", "N", "I", "W"))
+        checks.less(f"{task} closed form: two builds from the same trials and seed, max "
+                    "|difference| over M, N, I, W", diff, 1e-12)
+        seed_trials = make_trials(task, p["n_train"], p["n_validation"], p["n_test"],
+                                  settings.seed, **p["task_kw"][task])
+        rebuilt = (closed_form_flipflop(seed_trials["train"]) if task == "flipflop" else
+                   closed_form_decision(seed_trials["train"], rng=settings.seed))
+        with np.errstate(over="ignore", invalid="ignore"):
+            mse = rebuilt.score(seed_trials["test"])
+        checks.less(f"{task} closed form: rebuilt for seed {settings.seed} vs the sweep's run, "
+                    "relative test MSE difference",
+                    abs(mse - cf_run.test_mse) / max(abs(cf_run.test_mse), 1e-300), 1e-9)
         # conversion of a trained network
         tr = BPTTTrainer(CLOSED_FORM_SIZE[task][0], CLOSED_FORM_SIZE[task][1], n_epochs=2,
                          batch_size=4, x0_input=trials["train"].inputs.shape[2] - 1,
@@ -255,11 +275,13 @@ def compute_fig5(settings: Settings) -> FigureData:
         # --- the paper's claims (full mode)
         if not settings.quick:
             cf = summary["closed_form"]
+            n_cf = CLOSED_FORM_SIZE[task][0]
             for method in ("bptt_low_rank", "bptt_full_rank"):
-                if method not in summary:
-                    continue
-                same = summary[method]["by_size"].get(str(CLOSED_FORM_SIZE[task][0]))
+                same = summary.get(method, {}).get("by_size", {}).get(str(n_cf))
                 if same is None:
+                    checks.holds(f"{task}: {method} at the closed form's size N={n_cf} "
+                                 "(needed for the paper's MSE and wall-time claims)", False,
+                                 "missing", f"{method} trained at N={n_cf}")
                     continue
                 ratio = same["test_mse_mean"] / max(cf["test_mse_mean"], 1e-300)
                 checks.greater(
