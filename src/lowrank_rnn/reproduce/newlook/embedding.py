@@ -9,7 +9,7 @@ Every network is checked as a network: the full N-neuron RNN is simulated with
   at 0 (SI Fig 1).
 - Fig 2 (Sec 3.1): a rank-2 network embedding a stable limit cycle on the unit circle.
 - Fig 3 (Sec 4, Algorithm 1): OMP; MSE against the number of neurons; 5 neurons suffice for the
-  bistable ODE.
+  bistable ODE, 10 fit it almost perfectly (Sec 6), an equivalent basis performs alike (SI Fig 9).
 - Fig 4 (Sec 5, eqs 13–14): four systems (autonomous; moving stable / unstable fixed point; no
   fixed point) give the same trajectory from -6 to +6 and respond differently to a perturbed
   start.
@@ -96,7 +96,6 @@ def compute_fig1(settings: Settings) -> FigureData:
                 np.max(np.abs(zb - ref)), 0.05)
     checks.close("no-input network from z0 = 0.3 ends at the odd part's attractor +1.5 "
                  "(target: -1.5)", zn[0, -1, 0], 1.5, 0.02)
-    checks.close("target from z0 = 0.3 ends at -1.5", ref[0, -1, 0], -1.5, 0.01)
     # ReLU without input (SI Fig 1): the best function piecewise linear with a break at 0
     relu = ODEEmbedding(1, 60, inputs="none", phi="relu", random_state=settings.seed)
     relu.fit(asymmetric_bistable, Z)
@@ -235,8 +234,6 @@ def compute_fig3(settings: Settings) -> FigureData:
                       random_state=settings.seed).fit(bistable, box=box, n_points=200)
     curve = est.mse_curve_
     g_ms = float(np.mean(bistable(grid_points(box, 200, 1)) ** 2))
-    checks.holds("MSE curve never increases with neurons", bool(np.all(np.diff(curve) <= 1e-14)),
-                 np.array2string(curve, precision=2), "non-increasing")
     # threshold: RMS error 3% of RMS g shifts a fixed point by about error / |g'| < 0.02
     checks.less("MSE at 5 neurons / mean g^2 (relative RMS error < 3%)", curve[5] / g_ms, 1e-3)
     five = SmallestRNN(n_candidates=2500, max_neurons=5, basis="grid",
@@ -252,13 +249,22 @@ def compute_fig3(settings: Settings) -> FigureData:
     cross = zz[np.where(np.diff(np.sign(f)) != 0)[0], 0]
     checks.close("5-neuron fit: unstable fixed point near 0 (zero crossing)",
                  float(cross[np.argmin(np.abs(cross))]) if cross.size else np.nan, 0.0, 0.02)
-    checks.less("MSE at 10 neurons < MSE at 5 neurons", curve[10] / curve[5], 1.0)
+    checks.less("Sec 6: 10 OMP neurons fit almost perfectly: MSE at 10 / mean g^2 "
+                "(relative RMS error < 0.1%)", curve[10] / g_ms, 1e-6)
+    # SI Fig 9: an equivalent basis (uniform draws over the grid's ranges instead of the grid)
+    # gives similar performance; "similar" = MSE at 5 neurons within a factor 3
+    equiv = SmallestRNN(n_candidates=2500, max_neurons=5, basis="uniform",
+                        random_state=settings.seed).fit(bistable, box=box, n_points=200)
+    ratio = float(equiv.mse_curve_[5] / curve[5])
+    checks.holds("SI Fig 9: equivalent basis (uniform draws) gives similar MSE at 5 neurons: "
+                 "MSE_uniform / MSE_grid", 1 / 3 <= ratio <= 3, ratio, "in [1/3, 3]")
     Zp = grid_points(box, 200, 1)
     data = {
         "z": Zp[:, 0], "g": bistable(Zp)[:, 0], "mse": curve,
         "fits": {k: est.predict(Zp, k)[:, 0] for k in (1, 3, 5, 10)},
         "t": t, "z_net": z[:, :, 0],
     }
+    data["mse_uniform_basis"] = equiv.mse_curve_
     return FigureData(data, checks, {"n_candidates": 2500, "n0": est.n0_})
 
 
@@ -272,7 +278,10 @@ def plot_fig3(fd: FigureData, path: Path) -> None:
         ax[0].plot(d["z"], f, "--", label=f"{k} neurons")
     ax[0].legend(fontsize=7)
     ax[0].set_title("B: OMP fits")
-    ax[1].semilogy(np.arange(d["mse"].size), d["mse"], "o-")
+    ax[1].semilogy(np.arange(d["mse"].size), d["mse"], "o-", label="grid basis")
+    ax[1].semilogy(np.arange(d["mse_uniform_basis"].size), d["mse_uniform_basis"], "s--",
+                   label="uniform basis")
+    ax[1].legend(fontsize=7)
     ax[1].set_xlabel("neurons")
     ax[1].set_ylabel("MSE")
     ax[1].set_title("C: MSE vs network size")
@@ -286,6 +295,41 @@ def plot_fig3(fd: FigureData, path: Path) -> None:
 # Fig 4: time-varying inputs
 # ---------------------------------------------------------------------------------------------
 _FIG4 = ("inverted-quadratic", "moving-stable", "moving-unstable", "no-fixed-point")
+
+
+def _perturbation_error_bound(
+    t: np.ndarray, residual: np.ndarray, ref: np.ndarray, alpha: float, dt: float
+) -> np.ndarray:
+    """Bound on ``|dev_network(t) - dev_target(t)|`` for a field contracting at rate ``alpha``.
+
+    Parameters
+    ----------
+    t : ndarray, shape (time,)
+        Saved times (uniform spacing).
+    residual : ndarray, shape (2, time)
+        Fitted minus target field along the two network runs.
+    ref : ndarray, shape (2, time)
+        Target solutions (solve_ivp), used for ``max |z''|`` in the Euler error.
+    alpha, dt : float
+        Contraction rate (eq 13) and Euler step of the network runs.
+
+    Returns
+    -------
+    ndarray, shape (time,)
+        ``int_0^t exp(-alpha (t - s)) (|r_0| + |r_1|)(s) ds`` (trapezoid on the saved grid, with
+        ``max |r|`` over each interval, so an upper bound) plus ``2 (dt / 2) max|z''|
+        (1 - exp(-alpha t)) / alpha``.
+    """
+    h = float(t[1] - t[0])
+    r = np.sum(np.abs(residual), axis=0)
+    r_int = np.maximum(r[1:], r[:-1])  # the largest residual on each saved interval
+    decay = np.exp(-alpha * h)
+    acc = np.zeros_like(t)
+    for i in range(1, t.size):  # acc_i = decay acc_{i-1} + int over one interval (<= h r_max)
+        acc[i] = decay * acc[i - 1] + h * r_int[i - 1]
+    z2 = np.max(np.abs(np.gradient(np.gradient(ref, h, axis=1), h, axis=1)))
+    euler = 2 * 0.5 * dt * z2 * (1 - np.exp(-alpha * t)) / alpha
+    return acc + euler
 
 
 def compute_fig4(settings: Settings) -> FigureData:
@@ -306,8 +350,13 @@ def compute_fig4(settings: Settings) -> FigureData:
         dt = 0.0005 if name == "moving-unstable" else 0.001
         t, z = est.simulate_latent(starts, t_span=T, dt=dt, save_every=int(round(0.01 / dt)))
         ref = ode.solve(starts, t)
-        out[name] = {"t": t, "z": z[:, :, 0], "ref": ref[:, :, 0],
-                     "train_mse": est.info_["train_mse"]}
+        # fitted minus target field along the network's own paths (batch, time)
+        zf = z[:, :, 0].reshape(-1, 1)
+        tf = np.tile(t, z.shape[0])
+        v = est.v0 * np.exp(-tf)[:, None] if inputs == "decaying" else None
+        residual = (est.predict(zf, v) - ode(zf, tf))[:, 0].reshape(z.shape[:2])
+        out[name] = {"t": t, "z": z[:, :, 0], "ref": ref[:, :, 0], "dt": dt,
+                     "residual": residual, "train_mse": est.info_["train_mse"]}
         checks.less(f"{name}: network vs solve_ivp from z*(0), max |dz| over t in [0, 7]",
                     float(np.max(np.abs(z[0, :, 0] - ref[0, :, 0]))), 0.1)
     t = out[_FIG4[0]]["t"]
@@ -324,10 +373,32 @@ def compute_fig4(settings: Settings) -> FigureData:
     checks.less("A autonomous: perturbed run = reference shifted earlier by "
                 f"{shift:.2f}: max |z(t) - z*(t + shift)|",
                 float(np.max(np.abs(za - reference_trajectory(t + shift)))), 0.1)
-    # B: moving stable fixed point: the perturbation decays as exp(-alpha t), alpha = 0.5
-    dev_b = out["moving-stable"]["z"][1] - out["moving-stable"]["z"][0]
-    checks.close("B moving stable: perturbation at t = 7 (returns; theory 0.5 exp(-3.5))",
-                 float(dev_b[-1]), delta * np.exp(-0.5 * T), 0.02)
+    # B: moving stable fixed point (eq 13, alpha = 0.5): the target's perturbation is exactly
+    # delta exp(-alpha t). Each latent error e_b = z_net_b - z_target_b obeys
+    # de/dt = -alpha e + r_b with r_b = (fit - g) along the network's own path, so
+    # |dev_net - delta exp(-alpha t)| <= int_0^t exp(-alpha (t - s)) (|r_0| + |r_1|) ds, plus the
+    # Euler error of each run, <= (dt / 2) max |z''| (1 - exp(-alpha t)) / alpha.
+    alpha = 0.5
+    sb = out["moving-stable"]
+    dev_b = sb["z"][1] - sb["z"][0]
+    dev_theory = delta * np.exp(-alpha * t)
+    tol_b = _perturbation_error_bound(t, sb["residual"], sb["ref"], alpha, sb["dt"])
+    for tc in (1.0, 2.0):
+        i = int(np.argmin(np.abs(t - tc)))
+        checks.close(f"B moving stable: perturbation at t = {t[i]:.0f} vs 0.5 exp(-alpha t), "
+                     "tol = fit-residual + Euler bound", float(dev_b[i]), float(dev_theory[i]),
+                     float(tol_b[i]))
+    # log-slope over t in [0.5, 4]: the log error at t is at most tol / (theory - tol); the
+    # least-squares slope moves by at most sum |w_i| of those (w: the slope's weights)
+    win = (t >= 0.5) & (t <= 4.0)
+    tw = t[win] - t[win].mean()
+    w = tw / np.sum(tw**2)
+    log_err = tol_b[win] / np.maximum(dev_theory[win] - tol_b[win], 1e-300)
+    positive = bool(np.all(dev_b[win] > 0))  # a vanished or sign-flipped one fails (nan)
+    slope = float(np.sum(w * np.log(dev_b[win]))) if positive else float("nan")
+    checks.close("B moving stable: slope of log(perturbation) over t in [0.5, 4] vs -alpha "
+                 "(tol propagated from the error bound)", slope, -alpha,
+                 float(np.sum(np.abs(w) * log_err)))
     # C: moving unstable fixed point: the perturbation grows as exp(t/2) until it leaves
     dev_c = out["moving-unstable"]["z"][1] - out["moving-unstable"]["z"][0]
     checks.greater("C moving unstable: largest perturbation (diverges; start 0.5)",
@@ -340,7 +411,12 @@ def compute_fig4(settings: Settings) -> FigureData:
     dev_d = out["no-fixed-point"]["z"][1] - out["no-fixed-point"]["z"][0]
     checks.close("D no fixed point: perturbation stays 0.5 (max |dev - 0.5|)",
                  float(np.max(np.abs(dev_d - delta))), 0.0, 0.1)
-    data = {"systems": out, "reference": zs, "t": t, "names": _FIG4}
+    # flow fields dz/dt of the four targets on a (t, z) grid, for the quiver plots
+    TT, ZZ = np.meshgrid(np.linspace(0, T, 15), np.linspace(-7, 7, 15), indexing="ij")
+    flow = {name: get_ode(name)(ZZ.reshape(-1, 1), TT.reshape(-1))[:, 0].reshape(TT.shape)
+            for name in _FIG4}
+    data = {"systems": out, "reference": zs, "t": t, "names": _FIG4,
+            "flow_t": TT, "flow_z": ZZ, "flow": flow}
     return FigureData(data, checks, {"n_neurons": n, "dt": "0.001 (0.0005 unstable)", "T": T,
                                      "perturbation": delta})
 
@@ -350,12 +426,9 @@ def plot_fig4(fd: FigureData, path: Path) -> None:
     plt = _plt()
     d = fd.data
     fig, ax = plt.subplots(2, 4, figsize=(16, 7))
-    tq = np.linspace(0, 7, 15)
-    zq = np.linspace(-7, 7, 15)
-    TT, ZZ = np.meshgrid(tq, zq, indexing="ij")
+    TT, ZZ = d["flow_t"], d["flow_z"]
     for k, name in enumerate(d["names"]):
-        ode = get_ode(name)
-        U = ode(ZZ.reshape(-1, 1), TT.reshape(-1))[:, 0].reshape(TT.shape)
+        U = d["flow"][name]
         ax[0, k].quiver(TT, ZZ, np.ones_like(U), U, angles="xy", color="0.5")
         ax[0, k].set_title(f"{'ABCD'[k]}: {name}")
         s = d["systems"][name]
