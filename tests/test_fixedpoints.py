@@ -17,7 +17,11 @@ from lowrank_rnn.fixedpoints import (
 )
 from lowrank_rnn.meanfield import GaussianMixture
 from lowrank_rnn.network import LowRankRNN
-from lowrank_rnn.reproduce.beiran2021 import symmetric_mixture, two_population_mixture
+from lowrank_rnn.reproduce.beiran2021 import (
+    fixed_point_tolerance,
+    symmetric_mixture,
+    two_population_mixture,
+)
 from lowrank_rnn.simulate import latent_projection, simulate
 
 
@@ -26,6 +30,17 @@ def gain(variance: float) -> float:
     s = np.sqrt(variance)
     return quad(lambda xi: (1 - np.tanh(s * xi) ** 2) * np.exp(-xi * xi / 2), -12, 12,
                 points=[0.0], epsabs=1e-14, limit=300)[0] / np.sqrt(2 * np.pi)
+
+
+def gain3(variance: float) -> float:
+    """Gaussian average of the third derivative of tanh, -2 (1 - tanh^2)(1 - 3 tanh^2)."""
+    s = np.sqrt(variance)
+
+    def f(xi):
+        t = np.tanh(s * xi)
+        return -2 * (1 - t * t) * (1 - 3 * t * t) * np.exp(-xi * xi / 2)
+
+    return quad(f, -12, 12, points=[0.0], epsabs=1e-14, limit=300)[0] / np.sqrt(2 * np.pi)
 
 
 def test_classify():
@@ -52,8 +67,11 @@ def test_two_populations_nine_fixed_points_at_closed_form_positions():
         n_zero = sum(abs(v) < 1e-9 for v in nearest)
         want = {0: "stable node", 1: "saddle", 2: "unstable node"}[n_zero]
         assert f.kind == want
-        # Jacobian eigenvalues in closed form: at a corner -1 + 1.2 d/dk[k g(k^2)] ...
         assert f.residual < 1e-10
+        # Jacobian in closed form: diagonal, entry -1 + 1.2 d/dk[k g(k^2)] = -1 + 1.2 g(k^2)
+        # + 1.2 k^2 g3(k^2) (heat equation: dg/dv = g3 / 2); 0.2 at k = 0
+        lam = [1.2 * gain(k * k) - 1.0 + 1.2 * k * k * gain3(k * k) for k in nearest]
+        np.testing.assert_allclose(f.jacobian, np.diag(lam), atol=1e-7)
 
 
 def test_single_population_has_at_most_two_stable_fixed_points():
@@ -84,18 +102,27 @@ def test_reduced_matrix_gives_the_nontrivial_dense_eigenvalues():
 def test_network_fixed_points_match_latent_ones_and_stability(seed):
     mix = two_population_mixture(2.4)
     fps = find_latent_fixed_points(mix, (-2, 2), n_starts=60, rng=seed)
-    n = 4000
-    net = mix.network(n, rng=seed + 100)
-    # finite-N fixed points move by about sqrt(E[n^2] / N) / |slowest eigenvalue|
-    slowest = min(min(abs(f.eigenvalues.real)) for f in fps)
-    tol = 5 * np.sqrt((2.4**2 + 0.5) / n) / slowest
+    n = 10000  # at N = 4000 the 5-sd shift of a corner exceeds half the gap to its neighbours
+    net, labels = mix.sample(n, rng=seed + 100)
     for f in fps:
+        # this point's own 5-sd finite-N shift (its own Jacobian), well inside its basin
+        tol = fixed_point_tolerance(mix, f.kappa, f.jacobian, n, rng=seed + 200)
+        gap = min(np.linalg.norm(f.kappa - g.kappa) for g in fps if g is not f)
+        assert tol < 0.5 * gap, (tol, gap)
         nfp = network_fixed_point(net, net.M @ f.kappa)
         assert nfp.converged and nfp.residual < 1e-10
-        assert np.max(np.abs(nfp.kappa - f.kappa)) < tol
+        assert np.linalg.norm(nfp.kappa - f.kappa) < tol
+        nearest = min(fps, key=lambda g, x=nfp.kappa: np.linalg.norm(x - g.kappa))
+        assert nearest is f
         assert nfp.stable == f.stable
-        # the reduced matrix eigenvalues approach the latent Jacobian's
-        assert np.max(np.abs(np.sort(nfp.eigenvalues.real) - np.sort(f.eigenvalues.real))) < 0.2
+        # the reduced matrix at x = M kappa is a sample mean of n_r m_s phi'(m . kappa), whose
+        # mixture average is I + the latent Jacobian: agree within 5 sampling sd per entry
+        x = net.M @ f.kappa
+        terms = net.N[:, :, None] * net.M[:, None, :] * (1 - np.tanh(x) ** 2)[:, None, None]
+        var = sum(a * np.var(terms[labels == p], axis=0, ddof=1)
+                  for p, a in enumerate(mix.fractions))
+        red = reduced_matrix(net, x) - np.eye(2)
+        assert np.all(np.abs(red - f.jacobian) < 5 * np.sqrt(var / n) + 1e-12)
 
 
 def test_perturbation_of_simulated_network_follows_predicted_stability():
