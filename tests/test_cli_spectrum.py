@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from lowrank_rnn.cli import main
-from lowrank_rnn.spectrum import theory_bulk_radius, theory_outlier
+from lowrank_rnn.spectrum import theory_bulk_radius, theory_outlier, theory_outlier_sd
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -30,7 +29,10 @@ def test_spectrum_json_keys_and_theory(capsys: pytest.CaptureFixture[str]) -> No
                                                                  rescaled=True))
     assert res["theory_bulk_radius"] == pytest.approx(
         theory_bulk_radius(0.09, n_neurons=800, c=80, rescaled=True))
-    assert np.isfinite(res["outlier"]) and res["seconds"] > 0
+    # the measured outlier agrees with eq 13 within 5 finite-N standard deviations
+    sd = theory_outlier_sd(0.09, 0.03, n_neurons=800, c=80, rescaled=True)
+    assert abs(res["outlier"] - res["theory_outlier"]) < 5 * sd
+    assert res["seconds"] > 0
 
 
 def test_spectrum_plot_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,7 +62,7 @@ def test_spectrum_bad_input_one_line_exit_2(args: list[str], param: str,
     base = {"--n-neurons": "100", "--sigma2": "1.0", "--sigma-mn": "0.5"}
     for k, v in zip(args[::2], args[1::2], strict=True):
         base[k] = v
-    argv = ["spectrum"] + [x for kv in base.items() for x in kv] + args[len(args):]
+    argv = ["spectrum"] + [x for kv in base.items() for x in kv]
     code, out, err = run_cli(argv, capsys)
     assert code == 2
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]

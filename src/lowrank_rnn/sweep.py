@@ -764,12 +764,12 @@ def sweep_options(settings: Settings, name: str | None = None) -> dict[str, Any]
 
 # --------------------------------------------------------------------------- registered functions
 def gaussian_radius_point(
-    n_neurons: int, g: float = 1.0, sparsity: float = 0.0, seed: int = 0
+    n_neurons: int, g: float = 1.0, sparsity: float = 0.0, c: int = 0, seed: int = 0
 ) -> dict[str, float]:
-    """Spectral radius of a sparse full-rank Gaussian matrix (Herbert & Ostojic 2022, Fig 1C).
+    """Spectral radius of a sparse full-rank Gaussian matrix (Herbert & Ostojic 2022, Fig 1C–E).
 
-    ``J_ij ~ N(0, g^2/N)`` kept with probability ``1 - s`` (eq 2); all eigenvalues by dense
-    ``eigvals``; theory ``R = g sqrt(1 - s)`` (eq 6).
+    ``J_ij ~ N(0, g^2/N)`` kept with probability ``1 - s``, or exactly ``c`` per column when
+    ``c > 0`` (eq 2); all eigenvalues by dense ``eigvals``; theory ``R = g sqrt(p)`` (eq 6).
 
     Returns
     -------
@@ -780,14 +780,15 @@ def gaussian_radius_point(
     from lowrank_rnn.connectivity import gaussian_matrix
     from lowrank_rnn.spectrum import theory_gaussian_radius
 
-    sparsity_arg = None if sparsity == 0 else sparsity
-    j = gaussian_matrix(n_neurons, g, sparsity=sparsity_arg, rng=seed)
+    kw: dict[str, Any] = {"sparsity": sparsity if sparsity else None,
+                          "c": int(c) if c else None}
+    j = gaussian_matrix(int(n_neurons), g, rng=seed, **kw)
     if sp.issparse(j):
         j = j.toarray()
     ev = np.linalg.eigvals(j)
     return {
         "radius": float(np.abs(ev).max()),
-        "theory_radius": float(theory_gaussian_radius(g, sparsity=sparsity)),
+        "theory_radius": float(theory_gaussian_radius(g, n_neurons=int(n_neurons), **kw)),
     }
 
 
@@ -809,7 +810,9 @@ def rank_one_spectrum_point(
 
     Returns
     -------
-    dict with ``outlier``, ``bulk_radius``, ``theory_outlier``, ``theory_bulk_radius``.
+    dict with ``outlier`` (largest real part), ``bulk_radius`` (largest modulus once the
+    outlier is removed), ``max_modulus`` (largest modulus of all: the bulk radius when the
+    outlier lies inside the bulk), ``theory_outlier``, ``theory_bulk_radius``.
     """
     from lowrank_rnn.connectivity import rank_one_network
     from lowrank_rnn.spectrum import (
@@ -824,7 +827,8 @@ def rank_one_spectrum_point(
         "sparsity": sparsity if sparsity else None,
         "c": int(c) if c else None,
     }
-    net = rank_one_network(n_neurons, sigma2, sigma_mn, rescaled=rescaled, g=g, rng=seed, **kw)
+    net = rank_one_network(int(n_neurons), sigma2, sigma_mn, rescaled=bool(rescaled), g=g,
+                           rng=seed, **kw)
     res = measure_spectrum(net, method=method, rng=seed)
     th_bulk = theory_total_radius(
         theory_bulk_radius(sigma2, n_neurons=n_neurons, rescaled=rescaled, **kw),
@@ -833,6 +837,7 @@ def rank_one_spectrum_point(
     return {
         "outlier": res.outlier,
         "bulk_radius": res.bulk_radius,
+        "max_modulus": float(np.abs(res.eigenvalues).max()),
         "theory_outlier": float(theory_outlier(sigma_mn, n_neurons=n_neurons,
                                                rescaled=rescaled, **kw)),
         "theory_bulk_radius": float(th_bulk),

@@ -18,8 +18,8 @@ import numpy as np
 from lowrank_rnn.connectivity import gaussian_matrix, rank_one_network
 from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings
 from lowrank_rnn.spectrum import (
-    bulk_radius,
     edge_bias,
+    edge_sd,
     eigenvalues,
     theory_bulk_radius,
     theory_bulk_radius_profile,
@@ -27,29 +27,20 @@ from lowrank_rnn.spectrum import (
     theory_outlier,
     theory_outlier_sd,
 )
-from lowrank_rnn.sweep import run_sweep, sweep_options
+from lowrank_rnn.sweep import (
+    gaussian_radius_point,
+    run_sweep,
+    sweep_options,
+)
+from lowrank_rnn.sweep import rank_one_spectrum_point as rank_one_point
 
 PAPER_KEY = "herbert2022"
 
 
-# --------------------------------------------------------------------------- point functions
-def gaussian_radius_point(n: int, g: float, sparsity: float = 0.0, c: int = 0, seed: int = 0
-                          ) -> dict[str, float]:
-    """Spectral radius (largest |lambda|) of one sparsified Gaussian matrix (Fig 1C–E)."""
-    J = gaussian_matrix(int(n), g, sparsity=sparsity or None, c=int(c) or None, rng=seed)
-    J = J.toarray() if hasattr(J, "toarray") else J
-    return {"radius": float(np.abs(np.linalg.eigvals(J)).max())}
-
-
-def rank_one_point(
-    n: int, sigma2: float, sigma_mn: float, sparsity: float = 0.0, c: int = 0,
-    rescaled: bool = False, seed: int = 0,
-) -> dict[str, float]:
-    """Outlier (largest real part) and bulk radius of one sparse rank-one matrix (Figs 2–3)."""
-    net = rank_one_network(int(n), sigma2, sigma_mn, sparsity=sparsity or None,
-                           c=int(c) or None, rescaled=bool(rescaled), rng=seed)
-    ev = eigenvalues(net)
-    return {"outlier": float(ev[0].real), "bulk": bulk_radius(ev, 1)}
+# Point functions: the sweep module's registered ones (module level, so Dask can run them).
+# gaussian_radius_point(n_neurons, g, sparsity, c, seed) -> radius
+# rank_one_spectrum_point(n_neurons, sigma2, sigma_mn, sparsity, c, rescaled, seed)
+#     -> outlier, bulk_radius, max_modulus
 
 
 def _sweep(func: Callable[..., dict[str, float]], param: str, values: Any,
@@ -66,17 +57,39 @@ def _sweep(func: Callable[..., dict[str, float]], param: str, values: Any,
     """
     seeds = [settings.seed * 100_003 + 7919 * i for i in range(n_inst)]
     vals = [v.item() if hasattr(v, "item") else v for v in values]
+    rename = {"n": "n_neurons"}  # figure code says n, the point functions n_neurons
+    param = rename.get(param, param)
+    fixed = {rename.get(k, k): v for k, v in fixed.items()}
     ds = run_sweep(func, {param: vals}, seeds, fixed=fixed,
                    **sweep_options(settings, f"herbert2022_{name}"))
     return {k: np.asarray(ds[k].transpose(param, "seed").values) for k in ds.data_vars}
 
 
+def _measured_bulk(res: dict[str, np.ndarray], th_outlier: np.ndarray,
+                   th_bulk: np.ndarray) -> np.ndarray:
+    """Bulk radius per instance: the largest modulus once the outlier is removed, or of all
+    eigenvalues where the predicted outlier lies well inside the bulk (nothing to remove)."""
+    inside = (np.abs(th_outlier) / th_bulk < 0.5)[:, None]
+    return np.where(inside, res["max_modulus"], res["bulk_radius"])
+
+
+def _no_outlier_row(checks: Checks, label: str) -> None:
+    checks.holds(f"{label}: outlier measurable at some point", False, "none visible",
+                 "at least one point with the predicted outlier > 2 x bulk radius")
+
+
 def _rel_tol(samples: np.ndarray, theory: np.ndarray, n: np.ndarray | int) -> np.ndarray:
-    """Relative tolerance: twice the edge bias plus four standard errors (pooled rel. sd)."""
+    """Relative tolerance: twice the circular-law edge bias plus four standard errors.
+
+    The standard error uses the relative spread over instances pooled across points, floored at
+    the Ginibre edge spread :func:`~lowrank_rnn.spectrum.edge_sd`.
+    """
     rel = samples / theory[:, None]
-    pooled = float(np.sqrt(np.mean(np.var(rel, axis=1, ddof=1)))) if samples.shape[1] > 1 else 0.1
-    bias = np.array([edge_bias(int(v)) for v in np.broadcast_to(n, theory.shape)])
-    return 2 * bias + 4 * pooled / np.sqrt(samples.shape[1])
+    ns = np.broadcast_to(n, theory.shape)
+    floor = max((edge_sd(int(v)) for v in ns), default=0.0)  # the i.i.d. edge spread, at least
+    pooled = float(np.sqrt(np.mean(np.var(rel, axis=1, ddof=1)))) if samples.shape[1] > 1 else 0.0
+    bias = np.array([edge_bias(int(v)) for v in ns])
+    return 2 * bias + 4 * max(pooled, floor) / np.sqrt(samples.shape[1])
 
 
 def _bulk_measurable(th_outlier: np.ndarray, th_bulk: np.ndarray) -> np.ndarray:
@@ -92,6 +105,9 @@ def _bulk_measurable(th_outlier: np.ndarray, th_bulk: np.ndarray) -> np.ndarray:
 def _check_curve(checks: Checks, name: str, samples: np.ndarray, theory: np.ndarray,
                  rtol: np.ndarray) -> None:
     """One row: the worst |mean/theory - 1| against its tolerance over the curve."""
+    if theory.size == 0:
+        checks.holds(name, False, "no measurable point", "at least one point to compare")
+        return
     dev = np.abs(samples.mean(axis=1) / theory - 1.0)
     excess = dev - rtol
     worst = int(np.argmax(excess))
@@ -111,14 +127,14 @@ def fig1(settings: Settings) -> FigureData:
                                                         rng=settings.seed))) for s in (0.0, 0.5)}
     n_c, k = (400, 4) if q else (1000, 50)
     s_levels = np.round(np.linspace(0.0, 0.9 if q else 0.95, 8 if q else 20), 4)
-    c_res = _sweep(gaussian_radius_point, "sparsity", s_levels, {"n": n_c, "g": 1.0}, k,
-                   settings, "fig1c")["radius"]
+    c_res = _sweep(gaussian_radius_point, "sparsity", s_levels, {"n_neurons": n_c, "g": 1.0},
+                   k, settings, "fig1c")["radius"]
     th_c = np.array([theory_gaussian_radius(1.0, sparsity=s) for s in s_levels])
     _check_curve(checks, "C: mean radius vs g sqrt(1-s) (eq 6)", c_res, th_c,
                  _rel_tol(c_res, th_c, n_c))
     c_fix = 50 if q else 200
-    n_d = np.array([100, 200, 400, 700] if q else [250, 400, 600, 1000, 1500, 2000])
-    d_res = _sweep(gaussian_radius_point, "n", n_d, {"g": 1.0, "c": c_fix}, k, settings,
+    n_d = np.array([200, 300, 500, 800] if q else [250, 400, 600, 1000, 1500, 2000])
+    d_res = _sweep(gaussian_radius_point, "n_neurons", n_d, {"g": 1.0, "c": c_fix}, k, settings,
                    "fig1d")["radius"]
     th_d = np.array([theory_gaussian_radius(1.0, c=c_fix, n_neurons=int(n)) for n in n_d])
     _check_curve(checks, f"D/E: mean radius vs g sqrt(C/N), C = {c_fix}", d_res, th_d,
@@ -126,8 +142,9 @@ def fig1(settings: Settings) -> FigureData:
     checks.holds("C: radius decreases monotonically with s",
                  bool(np.all(np.diff(c_res.mean(1)) < 0)), "monotone" if np.all(
                      np.diff(c_res.mean(1)) < 0) else "not monotone", "strictly decreasing")
-    data = {"ev_b": ev_b, "s": s_levels, "c_res": c_res, "th_c": th_c, "n_d": n_d,
-            "d_res": d_res, "th_d": th_d, "c_fix": c_fix}
+    data = {"ev_b": ev_b, "th_b": {s: theory_gaussian_radius(1.0, sparsity=s or None)
+                                   for s in ev_b}, "n_b": n_b, "s": s_levels, "c_res": c_res,
+            "th_c": th_c, "n_d": n_d, "d_res": d_res, "th_d": th_d, "c_fix": c_fix}
     return FigureData(data, checks, {"g": 1.0, "N (B)": n_b, "N (C)": n_c, "instances": k,
                                      "C (D/E)": c_fix, "seed": settings.seed})
 
@@ -145,8 +162,8 @@ def plot_fig1(fd: FigureData, path: Path) -> None:
     d = fd.data
     fig, axes = plt.subplots(1, 5, figsize=(19, 3.8))
     for ax, s in zip(axes[:2], (0.0, 0.5), strict=True):
-        plot_eigenvalues(ax, d["ev_b"][s], radius=np.sqrt(1 - s), unit_circle=True)
-        ax.set_title(f"B: N=300, g=1, s={s}")
+        plot_eigenvalues(ax, d["ev_b"][s], radius=d["th_b"][s], unit_circle=True)
+        ax.set_title(f"B: N={d['n_b']}, g=1, s={s}")
     plot_mean_sd(axes[2], d["s"], d["c_res"], d["th_c"])
     axes[2].set(xlabel="sparsity s", ylabel="spectral radius R", title="C: N fixed")
     plot_mean_sd(axes[3], d["n_d"], d["d_res"], d["th_d"])
@@ -172,11 +189,14 @@ def _rank_one_checks(checks: Checks, label: str, res: dict[str, np.ndarray], sig
     th_bp = np.array([theory_bulk_radius_profile(sigma2, sigma_mn, **w) for w in kw])
     sd_o = np.array([theory_outlier_sd(sigma2, sigma_mn, **w) for w in kw])
     k = res["outlier"].shape[1]
+    res["bulk"] = _measured_bulk(res, th_o, th_bp)
     visible = th_o > 1.5 * th_bp
     dev_o = np.abs(res["outlier"].mean(1) - th_o)
     tol_o = 4 * sd_o / np.sqrt(k)
     v = np.flatnonzero(visible)
-    if v.size:
+    if not v.size:
+        _no_outlier_row(checks, label)
+    else:
         w = v[np.argmax((dev_o - tol_o)[v])]
         checks.holds(f"{label}: mean outlier vs theory (visible outliers, 4 sd/sqrt(k))",
                      bool(np.all(dev_o[v] <= tol_o[v])), f"{dev_o[w]:.4f}",
@@ -184,11 +204,11 @@ def _rank_one_checks(checks: Checks, label: str, res: dict[str, np.ndarray], sig
     n_arr = np.array([p["n"] for p in points])
     sel = _bulk_measurable(th_o, th_bp)
     tol_b = _rel_tol(res["bulk"][sel], th_bp[sel], n_arr[sel])
-    _check_curve(checks, f"{label}: mean bulk radius vs variance-profile theory",
+    # The paper's eq 9/11/14 omits the 2 sigma_mn^2 term of the variance profile; at Fig 2's
+    # sigma_mn = sigma^2/4 that is a 6% underestimate, the excess seen at every N. The plot
+    # shows both lines; the check uses the refined prediction (equal to eq 9 at sigma_mn = 0).
+    _check_curve(checks, f"{label}: mean bulk radius vs eq 9/11/14 with variance-profile term",
                  res["bulk"][sel], th_bp[sel], tol_b)
-    corr = th_bp[sel] / th_b[sel] - 1.0
-    _check_curve(checks, f"{label}: mean bulk radius vs paper's eq (tol + profile term)",
-                 res["bulk"][sel], th_b[sel], tol_b + corr)
     return {"th_o": th_o, "th_b": th_b, "th_bp": th_bp}
 
 
@@ -204,14 +224,16 @@ def fig2(settings: Settings) -> FigureData:
     res_b = _sweep(rank_one_point, "sparsity", s_levels,
                    {"n": n_b, "sigma2": 16.0, "sigma_mn": 4.0}, k, settings, "fig2b")
     th_b = _rank_one_checks(checks, "B/C (fraction s)", res_b, 16.0, 4.0, pts_b)
-    c_fix = 50 if q else 200
-    n_d = [100, 200, 400, 700] if q else [250, 400, 600, 1000, 1500, 2000]
+    c_fix = 100 if q else 200
+    n_d = [200, 300, 500, 800] if q else [250, 400, 600, 1000, 1500, 2000]
     pts_d = [{"n": n, "sigma2": 16.0, "sigma_mn": 4.0, "c": c_fix} for n in n_d]
     res_d = _sweep(rank_one_point, "n", n_d, {"sigma2": 16.0, "sigma_mn": 4.0, "c": c_fix}, k,
                    settings, "fig2d")
     th_d = _rank_one_checks(checks, f"D (C = {c_fix})", res_d, 16.0, 4.0, pts_d)
-    data = {"ev_a": ev_a, "s": s_levels, "res_b": res_b, "th_b": th_b, "n_d": np.array(n_d),
-            "res_d": res_d, "th_d": th_d, "c_fix": c_fix}
+    th_a = {s: (theory_outlier(1.44, sparsity=s or None),
+                theory_bulk_radius(16.0, n_neurons=300, sparsity=s or None)) for s in ev_a}
+    data = {"ev_a": ev_a, "th_a": th_a, "s": s_levels, "res_b": res_b, "th_b": th_b,
+            "n_d": np.array(n_d), "res_d": res_d, "th_d": th_d, "c_fix": c_fix}
     return FigureData(data, checks, {"sigma2": 16.0, "sigma_mn (A)": 1.44, "sigma_mn (B-D)": 4.0,
                                      "N (B/C)": n_b, "instances": k, "seed": settings.seed})
 
@@ -225,9 +247,7 @@ def plot_fig2(fd: FigureData, path: Path) -> None:
     d = fd.data
     fig, axes = plt.subplots(1, 5, figsize=(19, 3.8))
     for ax, s in zip(axes[:2], (0.0, 0.5), strict=True):
-        plot_eigenvalues(ax, d["ev_a"][s], radius=theory_bulk_radius(16.0, n_neurons=300,
-                                                                     sparsity=s),
-                         outlier=(1 - s) * 1.44)
+        plot_eigenvalues(ax, d["ev_a"][s], radius=d["th_a"][s][1], outlier=d["th_a"][s][0])
         ax.set_title(f"A: N=300, s={s}")
     plot_mean_sd(axes[2], d["s"], d["res_b"]["outlier"], d["th_b"]["th_o"])
     axes[2].set(xlabel="sparsity s", ylabel="outlier λ1", title="B")
@@ -257,7 +277,7 @@ def fig3(settings: Settings) -> FigureData:
             theory_bulk_radius(s2_a, n_neurons=n_a, c=c_a, rescaled=True))
     k = 4 if q else 50
     c_b = 50 if q else 200
-    n_b = [100, 200, 400, 800] if q else [300, 500, 1000, 2000, 4000]
+    n_b = [200, 300, 500, 800] if q else [300, 500, 1000, 2000, 4000]
     pts_b = [{"n": n, "sigma2": 0.09, "sigma_mn": 0.008 * 200 / c_b, "c": c_b, "rescaled": True}
              for n in n_b]
     res_b = _sweep(rank_one_point, "n", n_b, {k_: v for k_, v in pts_b[0].items() if k_ != "n"},
@@ -300,9 +320,12 @@ def _rank_one_checks_grid(checks: Checks, label: str, res: dict[str, np.ndarray]
         sd_o.append(theory_outlier_sd(p["sigma2"], p["sigma_mn"], **kw))
     th_o, th_b, th_bp, sd_o = map(np.asarray, (th_o, th_b, th_bp, sd_o))
     k = res["outlier"].shape[1]
+    res["bulk"] = _measured_bulk(res, th_o, th_bp)
     visible = th_o > 1.5 * th_bp
     v = np.flatnonzero(visible)
-    if v.size:
+    if not v.size:
+        _no_outlier_row(checks, label)
+    else:
         dev = np.abs(res["outlier"].mean(1) - th_o)
         tol = 4 * sd_o / np.sqrt(k)
         w = v[np.argmax((dev - tol)[v])]
@@ -311,7 +334,7 @@ def _rank_one_checks_grid(checks: Checks, label: str, res: dict[str, np.ndarray]
                      f"|mean - theory| <= {tol[w]:.4f} at the worst point")
     n_arr = np.array([p["n"] for p in points])
     sel = _bulk_measurable(th_o, th_bp)
-    _check_curve(checks, f"{label}: mean bulk radius vs variance-profile theory",
+    _check_curve(checks, f"{label}: mean bulk radius vs eq 14 with variance-profile term",
                  res["bulk"][sel], th_bp[sel], _rel_tol(res["bulk"][sel], th_bp[sel], n_arr[sel]))
     return {"th_o": th_o, "th_b": th_b, "th_bp": th_bp, "visible": visible}
 
