@@ -7,7 +7,12 @@ import pytest
 from typer.testing import CliRunner
 
 from lowrank_rnn.cli import app, main
-from lowrank_rnn.spectrum import theory_bulk_radius
+from lowrank_rnn.spectrum import (
+    edge_bias,
+    edge_sd,
+    theory_bulk_radius_profile,
+    theory_outlier_sd,
+)
 
 
 def test_json_output_and_curve_shape():
@@ -16,12 +21,23 @@ def test_json_output_and_curve_shape():
                                    "--repeats", "6", "--seed", "1", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert set(out) == {"strengths", "p_positive", "outlier", "bulk_radius", "seconds"}
+    assert set(out) == {"strengths", "p_positive", "outlier", "bulk_radius", "theory_outlier",
+                        "theory_bulk_radius", "seconds"}
     np.testing.assert_allclose(out["strengths"], np.linspace(0, 1, 4))
-    # outlier C sigma_mn (eq 13) up to the finite-N sampling of m.n/N (sd ~ 0.1*sqrt(2/600)*C)
-    assert abs(out["outlier"] - 6.0) < 5 * 100 * 0.1 * np.sqrt(2 / 600)
-    assert np.isclose(out["bulk_radius"],
-                      theory_bulk_radius(0.1, n_neurons=600, c=100, rescaled=True))
+    assert out["theory_outlier"] == pytest.approx(6.0)  # C sigma_mn, eq 13
+    assert out["theory_bulk_radius"] == pytest.approx(
+        theory_bulk_radius_profile(0.1, 0.06, n_neurons=600, c=100, rescaled=True))
+    # measured outlier: eq 13 within 5 finite-N standard deviations
+    sd = theory_outlier_sd(0.1, 0.06, n_neurons=600, c=100, rescaled=True)
+    assert abs(out["outlier"] - 6.0) < 5 * sd
+    # measured bulk: within twice the edge bias plus 4 sd of the profile radius, whose relative
+    # sd is 0.5 sqrt(Var(m^2 n^2) / N) / E[m^2 n^2] with rho = sigma_mn / sigma^2 = 0.6:
+    # E[m^4 n^4] = sigma^8 (9 + 72 rho^2 + 24 rho^4), E[m^2 n^2] = sigma^4 (1 + 2 rho^2)
+    rho = 0.6
+    var = (9 + 72 * rho**2 + 24 * rho**4) - (1 + 2 * rho**2) ** 2
+    rel_sd = 0.5 * np.sqrt(var / 600) / (1 + 2 * rho**2)
+    rtol = 2 * edge_bias(600) + 4 * rel_sd
+    assert abs(out["bulk_radius"] / out["theory_bulk_radius"] - 1) < rtol
     p = out["p_positive"]
     assert p[0] == 0.0 and p[-1] == 1.0  # no stimulus: stays low; strongest: always switches
 
@@ -30,7 +46,10 @@ def test_dense_gaussian_variant_reports_g_as_radius():
     res = CliRunner().invoke(app, ["psychometric", "--n-neurons", "400", "--g", "0.5",
                                    "--strengths", "2", "--repeats", "2", "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["bulk_radius"] == 0.5
+    out = json.loads(res.output)
+    assert out["theory_bulk_radius"] == 0.5
+    # the Gaussian part dominates the bulk: circular-law edge tolerance at N = 400
+    assert abs(out["bulk_radius"] / 0.5 - 1) < 2 * edge_bias(400) + 4 * edge_sd(400)
 
 
 @pytest.mark.parametrize(

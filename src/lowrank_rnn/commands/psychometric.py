@@ -36,7 +36,7 @@ def psychometric_command(
     from lowrank_rnn._validate import check_int, check_real
     from lowrank_rnn.analysis import psychometric_curve
     from lowrank_rnn.simulate import simulate
-    from lowrank_rnn.spectrum import theory_bulk_radius, theory_total_radius
+    from lowrank_rnn.spectrum import measure_spectrum, theory_bulk_radius_profile
     from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
 
     t0 = time.perf_counter()
@@ -65,19 +65,24 @@ def psychometric_command(
             progress.advance(task, b - a)
     z = np.concatenate(zs)
     curve = psychometric_curve(z, tb.info["strength"], window_steps=tb.info["window_steps"])
+    # measured spectrum of the network that ran the trials (dense eigvals up to N = 3000,
+    # ARPACK above), next to the theory: outlier C sigma_mn (eq 13), bulk eq 14 or g
+    spec = measure_spectrum(en.net, rng=seed)
     if dense:
-        radius = float(g)
+        th_radius = float(g)
     else:
-        radius = theory_total_radius(
-            theory_bulk_radius(sigma2, n_neurons=n, c=c, rescaled=True), 0.0
-        )
+        # eq 14 with the variance-profile term (the paper's eq 14 omits 2 sigma_mn^2)
+        th_radius = theory_bulk_radius_profile(sigma2, sigma_mn, n_neurons=n, c=c, rescaled=True)
     out = {
         "strengths": curve["strengths"].tolist(),
         "p_positive": curve["p_positive"].tolist(),
-        "outlier": en.outlier,
-        "bulk_radius": radius,
+        "outlier": spec.outlier,
+        "bulk_radius": spec.bulk_radius,
+        "theory_outlier": c * sigma_mn,
+        "theory_bulk_radius": th_radius,
         "seconds": time.perf_counter() - t0,
     }
+    radius = spec.bulk_radius
     if as_json:
         typer.echo(json.dumps(out))
         return
@@ -85,7 +90,7 @@ def psychometric_command(
     from rich.table import Table
 
     kind = f"dense + Gaussian g={g}" if dense else f"sparse C={c}"
-    table = Table(title=f"Psychometric curve ({kind}, N={n}, λ1={en.outlier:.3g}, "
+    table = Table(title=f"Psychometric curve ({kind}, N={n}, λ1={spec.outlier:.3g}, "
                         f"R={radius:.3g})")
     table.add_column("strength", justify="right")
     table.add_column("P(readout > 0)", justify="right")
