@@ -60,6 +60,7 @@ __all__ = [
     "load_sweep",
     "rank_one_spectrum_point",
     "run_sweep",
+    "sweep_arrays",
     "sweep_options",
 ]
 
@@ -761,6 +762,30 @@ def sweep_options(settings: Settings, name: str | None = None) -> dict[str, Any]
         opts["store"] = Path(root) / name
     return opts
 
+
+
+def sweep_arrays(
+    func: Callable[..., Mapping[str, Any]],
+    grid: Mapping[str, Sequence[Any]],
+    seeds: Sequence[int],
+    *,
+    settings: Settings,
+    name: str,
+    fixed: Mapping[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """A reproduce figure's sweep: :func:`run_sweep` with :func:`sweep_options`, as plain arrays.
+
+    NumPy scalars in ``grid`` are turned into Python ones (the grid must be plain values).
+
+    Returns
+    -------
+    dict of output name -> ndarray, shape ``(*grid sizes, len(seeds), *output shape)``
+    """
+    plain = {k: [v.item() if hasattr(v, "item") else v for v in vals] for k, vals in grid.items()}
+    ds = run_sweep(func, plain, list(seeds), fixed=dict(fixed or {}),
+                   **sweep_options(settings, name))
+    order = [*plain, "seed"]
+    return {k: np.asarray(ds[k].transpose(*order, ...).values) for k in ds.data_vars}
 
 # --------------------------------------------------------------------------- registered functions
 def gaussian_radius_point(

@@ -127,9 +127,6 @@ def compute_conversion(settings: Settings) -> FigureData:
 
 def plot_conversion(fd: FigureData, path: Path) -> None:
     """Autocorrelation of RNN and converted LDS; latent dimension vs rank."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     d = fd.data
@@ -295,9 +292,6 @@ def compute_nonmarkov(settings: Settings) -> FigureData:
 
 def plot_nonmarkov(fd: FigureData, path: Path) -> None:
     """Autocorrelation of the non-Markov LDS vs the best RNN; sampled log-likelihood gaps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     d = fd.data
@@ -413,9 +407,6 @@ def compute_limits(settings: Settings) -> FigureData:
 
 def plot_limits(fd: FigureData, path: Path) -> None:
     """Mismatch vs observation noise and vs number of observed units (log-log)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     d = fd.data
@@ -526,9 +517,6 @@ def compute_fitting(settings: Settings) -> FigureData:
 
 def plot_fitting(fd: FigureData, path: Path) -> None:
     """Held-out log-likelihood per step of each fit, relative to the Gaussian baseline."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     scores = fd.data["scores"]

@@ -48,7 +48,7 @@ from lowrank_rnn.spectrum import (
     theory_outlier,
     theory_outlier_sd,
 )
-from lowrank_rnn.sweep import run_sweep, sweep_options
+from lowrank_rnn.sweep import sweep_arrays
 from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
 
 PAPER_KEY = "herbert2022"
@@ -65,15 +65,6 @@ def _t_tol(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return student_t.ppf(1 - ALPHA / 2, k - 1) * v.std(axis=axis, ddof=1) / np.sqrt(k)
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _sweep(func: Callable[..., Mapping[str, Any]], grid: Mapping[str, Sequence[Any]],
            seeds: Sequence[int], fixed: Mapping[str, Any], settings: Settings, name: str
            ) -> dict[str, np.ndarray]:
@@ -88,11 +79,8 @@ def _sweep(func: Callable[..., Mapping[str, Any]], grid: Mapping[str, Sequence[A
     -------
     dict of output name -> ndarray, shape ``(*grid sizes, len(seeds), *output shape)``
     """
-    plain = {k: [v.item() if hasattr(v, "item") else v for v in vals] for k, vals in grid.items()}
-    ds = run_sweep(func, plain, list(seeds), fixed=dict(fixed),
-                   **sweep_options(settings, f"{PAPER_KEY}_{name}"))
-    order = [*plain, "seed"]
-    return {k: np.asarray(ds[k].transpose(*order, ...).values) for k in ds.data_vars}
+    return sweep_arrays(func, grid, seeds, fixed=fixed, settings=settings,
+                        name=f"{PAPER_KEY}_{name}")
 
 
 # =========================================================================== Fig 4
@@ -207,7 +195,8 @@ def compute_fig4(settings: Settings) -> FigureData:
 
 def plot_fig4(fd: FigureData, path: Path) -> None:
     """Draw Fig 4: kappa_r(t), kappa_r and participation ratio against C and g."""
-    plt = _plt()
+    import matplotlib.pyplot as plt
+
     d = fd.data
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
     t = np.arange(d["kappa_t_sparse"].shape[1]) * d["dt"]
@@ -397,7 +386,8 @@ def compute_fig5(settings: Settings) -> FigureData:
 
 def plot_fig5(fd: FigureData, path: Path) -> None:
     """Draw Fig 5: phase diagram (colour: simulated, marker: agreement) and |kappa_r| vs C, N."""
-    plt = _plt()
+    import matplotlib.pyplot as plt
+
     d = fd.data
     colors = {"decaying": 0, "structured": 1, "chaotic": 2, "": np.nan}
     sim = np.vectorize(lambda s: colors[s], otypes=[float])(d["simulated"])
@@ -576,7 +566,8 @@ def compute_fig6(settings: Settings) -> FigureData:
 def plot_fig6(fd: FigureData, path: Path) -> None:
     """Draw Fig 6: example readouts and psychometric curves (C fixed sigma_mn, fixed outlier,
     low rank + Gaussian)."""
-    plt = _plt()
+    import matplotlib.pyplot as plt
+
     d = fd.data
     fig, ax = plt.subplots(1, 4, figsize=(15, 3.6))
     ax[0].plot(d["z_example"][0], label="lowest strength")

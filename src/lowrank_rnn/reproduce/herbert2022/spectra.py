@@ -27,11 +27,7 @@ from lowrank_rnn.spectrum import (
     theory_outlier,
     theory_outlier_sd,
 )
-from lowrank_rnn.sweep import (
-    gaussian_radius_point,
-    run_sweep,
-    sweep_options,
-)
+from lowrank_rnn.sweep import gaussian_radius_point, sweep_arrays
 from lowrank_rnn.sweep import rank_one_spectrum_point as rank_one_point
 
 PAPER_KEY = "herbert2022"
@@ -56,13 +52,10 @@ def _sweep(func: Callable[..., dict[str, float]], param: str, values: Any,
     dict of output name -> ndarray, shape (len(values), n_inst)
     """
     seeds = [settings.seed * 100_003 + 7919 * i for i in range(n_inst)]
-    vals = [v.item() if hasattr(v, "item") else v for v in values]
     rename = {"n": "n_neurons"}  # figure code says n, the point functions n_neurons
-    param = rename.get(param, param)
     fixed = {rename.get(k, k): v for k, v in fixed.items()}
-    ds = run_sweep(func, {param: vals}, seeds, fixed=fixed,
-                   **sweep_options(settings, f"herbert2022_{name}"))
-    return {k: np.asarray(ds[k].transpose(param, "seed").values) for k in ds.data_vars}
+    return sweep_arrays(func, {rename.get(param, param): values}, seeds, fixed=fixed,
+                        settings=settings, name=f"herbert2022_{name}")
 
 
 def _measured_bulk(res: dict[str, np.ndarray], th_outlier: np.ndarray,
@@ -123,8 +116,8 @@ def fig1(settings: Settings) -> FigureData:
     q = settings.quick
     checks = Checks(PAPER_KEY, "Fig 1")
     n_b = 300
-    ev_b = {s: np.linalg.eigvals(_dense(gaussian_matrix(n_b, 1.0, sparsity=s or None,
-                                                        rng=settings.seed))) for s in (0.0, 0.5)}
+    ev_b = {s: eigenvalues(gaussian_matrix(n_b, 1.0, sparsity=s or None, rng=settings.seed))
+            for s in (0.0, 0.5)}
     n_c, k = (400, 4) if q else (1000, 50)
     s_levels = np.round(np.linspace(0.0, 0.9 if q else 0.95, 8 if q else 20), 4)
     c_res = _sweep(gaussian_radius_point, "sparsity", s_levels, {"n_neurons": n_c, "g": 1.0},
@@ -147,10 +140,6 @@ def fig1(settings: Settings) -> FigureData:
             "th_c": th_c, "n_d": n_d, "d_res": d_res, "th_d": th_d, "c_fix": c_fix}
     return FigureData(data, checks, {"g": 1.0, "N (B)": n_b, "N (C)": n_c, "instances": k,
                                      "C (D/E)": c_fix, "seed": settings.seed})
-
-
-def _dense(J: Any) -> np.ndarray:
-    return J.toarray() if hasattr(J, "toarray") else np.asarray(J)
 
 
 def plot_fig1(fd: FigureData, path: Path) -> None:

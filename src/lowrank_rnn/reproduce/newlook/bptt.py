@@ -298,9 +298,6 @@ def compute_fig5(settings: Settings) -> FigureData:
 def plot_fig5(fd: FigureData, path: Path) -> None:
     """Example outputs (top), training curves (middle), test MSE by method and size (bottom);
     one column per task."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from lowrank_rnn.plotting import (

@@ -46,15 +46,6 @@ def _finish(fig, path: Path) -> None:  # noqa: ANN001 - matplotlib figure
     plt.close(fig)
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 # ---------------------------------------------------------------------------------------------
 # Fig 1: odd symmetry
 # ---------------------------------------------------------------------------------------------
@@ -118,7 +109,8 @@ def compute_fig1(settings: Settings) -> FigureData:
 
 def plot_fig1(fd: FigureData, path: Path) -> None:
     """Draw Fig 1: basis functions and fits without / with inputs, and network trajectories."""
-    plt = _plt()
+    import matplotlib.pyplot as plt
+
     d = fd.data
     fig, ax = plt.subplots(2, 3, figsize=(12, 6.5))
     ax[0, 0].plot(d["zz"], d["basis_none"], lw=1)
@@ -199,7 +191,8 @@ def compute_fig2(settings: Settings) -> FigureData:
 
 def plot_fig2(fd: FigureData, path: Path) -> None:
     """Draw Fig 2: flow fields, simulated trajectories, example rates."""
-    plt = _plt()
+    import matplotlib.pyplot as plt
+
     d = fd.data
     fig, ax = plt.subplots(1, 4, figsize=(16, 4))
     G, Z = d["grid"], d["g"]
@@ -270,7 +263,8 @@ def compute_fig3(settings: Settings) -> FigureData:
 
 def plot_fig3(fd: FigureData, path: Path) -> None:
     """Draw Fig 3: OMP fits after 1, 3, 5, 10 neurons and the MSE curve."""
-    plt = _plt()
+    import matplotlib.pyplot as plt
+
     d = fd.data
     fig, ax = plt.subplots(1, 3, figsize=(14, 4))
     ax[0].plot(d["z"], d["g"], "k", lw=2, label="target")
@@ -423,7 +417,8 @@ def compute_fig4(settings: Settings) -> FigureData:
 
 def plot_fig4(fd: FigureData, path: Path) -> None:
     """Draw Fig 4: per system, flow field over time and reference / perturbed trajectories."""
-    plt = _plt()
+    import matplotlib.pyplot as plt
+
     d = fd.data
     fig, ax = plt.subplots(2, 4, figsize=(16, 7))
     TT, ZZ = d["flow_t"], d["flow_z"]
