@@ -52,6 +52,22 @@ def test_dense_gaussian_variant_reports_g_as_radius():
     assert abs(out["bulk_radius"] / 0.5 - 1) < 2 * edge_bias(400) + 4 * edge_sd(400)
 
 
+def test_backends_give_the_same_decisions():
+    """Same trials (the stimulus noise comes from the seed), no private noise: numpy and torch
+    differ only by float32 rounding, which can flip a decision only at the margin (allow one
+    trial per strength)."""
+    pytest.importorskip("torch")
+    curves = {}
+    for backend in ("numpy", "torch"):
+        res = CliRunner().invoke(app, ["psychometric", "--n-neurons", "500", "--c", "60",
+                                       "--strengths", "5", "--repeats", "20", "--seed", "2",
+                                       "--backend", backend, "--json"])
+        assert res.exit_code == 0, res.output
+        curves[backend] = np.array(json.loads(res.output)["p_positive"])
+    assert np.all(np.abs(curves["numpy"] - curves["torch"]) <= 1 / 20 + 1e-12)
+    assert curves["numpy"][0] < 0.5 < curves["numpy"][-1]
+
+
 @pytest.mark.parametrize(
     "args, name",
     [
@@ -59,6 +75,7 @@ def test_dense_gaussian_variant_reports_g_as_radius():
         (["--c", "5000"], "c"),
         (["--repeats", "0"], "repeats"),
         (["--g", "-1"], "g"),
+        (["--backend", "jax"], "backend"),
     ],
 )
 def test_bad_input_exits_2_naming_parameter(args, name, capsys):

@@ -32,19 +32,27 @@ def _nets(n=120):
                        0.8, rng=3).replace(I=I)
     sparse_rand = low_rank_network(rng.standard_normal((n, 1)), rng.standard_normal((n, 1)),
                                    I=I).replace(random=gaussian_matrix(n, 1.2, c=10, rng=4))
-    return {"lowrank": low, "csr": sparse, "dense": dense, "csr+factors": sparse_rand}
+    # neurons without any input connection (empty CSR rows)
+    mask = sparse.mask.tolil()
+    mask[: n // 4] = 0
+    empty_rows = sparse.replace(mask=mask.tocsr())
+    return {"lowrank": low, "csr": sparse, "dense": dense, "csr+factors": sparse_rand,
+            "csr-empty-rows": empty_rows}
 
 
-@pytest.mark.parametrize("name", ["lowrank", "csr", "dense", "csr+factors"])
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize("name", ["lowrank", "csr", "dense", "csr+factors", "csr-empty-rows"])
 @pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-10), (np.float32, 2e-4)])
-def test_operators_match_dense_reference(name, dtype, tol):
+def test_operators_match_dense_reference(name, dtype, tol, backend):
+    if backend == "torch":
+        pytest.importorskip("torch")
     net = _nets()[name]
-    assert operator_kind(net) == name.split("+")[0]
+    assert operator_kind(net) == name.split("+")[0].split("-")[0]
     rng = np.random.default_rng(5)
     inputs = rng.standard_normal((3, 40, 2))
     x0 = rng.standard_normal((3, net.n_neurons))
     ref = dense_reference(net.to_dense(), net.I, inputs, x0, 0.1, 40)
-    tr = simulate(net, inputs, x0, dt=0.1, dtype=dtype)
+    tr = simulate(net, inputs, x0, dt=0.1, dtype=dtype, backend=backend)
     np.testing.assert_allclose(tr.x, ref, atol=tol * max(1, np.abs(ref).max()))
     # projections computed during the run agree with projections of the stored states
     kappa_ref = np.linalg.lstsq(net.M, ref.reshape(-1, net.n_neurons).T, rcond=None)[0]
@@ -52,7 +60,7 @@ def test_operators_match_dense_reference(name, dtype, tol):
                                atol=tol * max(1, np.abs(kappa_ref).max()))
 
 
-@pytest.mark.parametrize("name", ["lowrank", "csr", "dense"])
+@pytest.mark.parametrize("name", ["lowrank", "csr", "dense", "csr+factors"])
 def test_numpy_and_torch_backends_agree(name):
     pytest.importorskip("torch")
     net = _nets()[name]
@@ -97,8 +105,9 @@ def test_euler_converges_with_order_one():
     assert np.all(np.abs(orders - 1.0) < 0.15), orders
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_linear_network_noise_matches_ou_variance(seed):
+def test_linear_network_noise_matches_ou_variance(seed, backend):
     """No recurrence, linear phi: dx = -x dt/tau + (s/tau) dW, stationary var s^2 / (2 tau).
 
     The Euler–Maruyama chain has the exact stationary variance
@@ -107,8 +116,10 @@ def test_linear_network_noise_matches_ou_variance(seed):
     """
     n, tau, s, dt = 4000, 2.0, 0.7, 0.05
     net = low_rank_network(np.zeros((n, 1)), np.zeros((n, 1)), tau=tau, phi="linear")
+    if backend == "torch":
+        pytest.importorskip("torch")
     tr = simulate(net, None, None, dt=dt, n_steps=4000, noise=s, rng=seed, save_every=20,
-                  keep_x=True)
+                  keep_x=True, backend=backend)
     samples = tr.x[0, 100:]  # after 5 relaxation times
     a = dt / tau
     exact_chain = (s * np.sqrt(dt) / tau) ** 2 / (1 - (1 - a) ** 2)
@@ -176,19 +187,70 @@ def test_bad_input_raises_value_error_naming_it(kwargs, name):
         simulate(net, inputs, x0, **kw)
 
 
-def test_csr_chunking_over_trials_gives_the_same_trajectories(monkeypatch):
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_csr_chunking_over_trials_gives_the_same_trajectories(monkeypatch, backend):
     """Trials are advanced in cache-sized chunks for the CSR operator; results must not
     depend on the chunking (deterministic run, also the noise-free readout)."""
     import importlib
 
+    if backend == "torch":
+        pytest.importorskip("torch")
     sim = importlib.import_module("lowrank_rnn.simulate")  # the package re-exports the function
 
     net = _nets()["csr"]
     rng = np.random.default_rng(9)
     inputs = rng.standard_normal((40, 15, 2))
     x0 = rng.standard_normal((40, net.n_neurons))
-    whole = simulate(net, inputs, x0, dt=0.1)
-    monkeypatch.setattr(sim, "CSR_BLOCK_BYTES", 16 * net.n_neurons * 8)  # chunks of 16
-    assert sim._csr_chunk(net.n_neurons, np.dtype(np.float64), 40) == 16
-    chunked = simulate(net, inputs, x0, dt=0.1)
+    monkeypatch.setattr(sim, "CSR_BLOCK_BYTES", {backend: 1 << 40})  # one chunk
+    assert sim._csr_chunk(net.n_neurons, np.dtype(np.float64), 40, backend) == 40
+    whole = simulate(net, inputs, x0, dt=0.1, backend=backend)
+    monkeypatch.setattr(sim, "CSR_BLOCK_BYTES", {backend: 16 * net.n_neurons * 8})
+    assert sim._csr_chunk(net.n_neurons, np.dtype(np.float64), 40, backend) == 16
+    chunked = simulate(net, inputs, x0, dt=0.1, backend=backend)
     np.testing.assert_allclose(chunked.x, whole.x, atol=1e-12)
+    np.testing.assert_allclose(chunked.kappa, whole.kappa, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_chunked_noisy_runs_do_not_depend_on_threads(monkeypatch, backend):
+    """Each chunk of trials draws its noise from its own child generator: the same seed gives
+    the same trajectories whether the chunks run on one thread or two."""
+    import importlib
+
+    if backend == "torch":
+        pytest.importorskip("torch")
+    sim = importlib.import_module("lowrank_rnn.simulate")
+    net = _nets()["csr"]
+    monkeypatch.setattr(sim, "CSR_BLOCK_BYTES", {backend: 16 * net.n_neurons * 4})
+    kw = {"dt": 0.1, "n_steps": 30, "batch": 50, "noise": 0.4, "dtype": np.float32,
+          "backend": backend}
+    two = simulate(net, None, None, rng=3, **kw)
+    monkeypatch.setattr(sim, "MAX_THREADS", 1)
+    one = simulate(net, None, None, rng=3, **kw)
+    np.testing.assert_array_equal(one.x, two.x)
+    other = simulate(net, None, None, rng=4, **kw)
+    assert not np.allclose(other.x, one.x)
+
+
+def test_auto_backend_and_torch_threads(monkeypatch):
+    """'auto' runs sparse networks on torch when it is installed (numpy otherwise) and leaves
+    torch's thread setting as it found it."""
+    import importlib
+
+    sim = importlib.import_module("lowrank_rnn.simulate")
+    nets = _nets()
+    assert sim._resolve_backend("auto", nets["lowrank"], None) == "numpy"
+    assert sim._resolve_backend("numpy", nets["csr"], None) == "numpy"
+    try:
+        import torch
+    except ImportError:
+        assert sim._resolve_backend("auto", nets["csr"], None) == "numpy"
+        return
+    assert sim._resolve_backend("auto", nets["csr"], None) == "torch"
+    assert sim._resolve_backend("auto", nets["lowrank"], "cpu") == "torch"
+    monkeypatch.setattr(sim, "CSR_BLOCK_BYTES", {"torch": 16 * 120 * 8, "numpy": 1 << 40})
+    before = torch.get_num_threads()
+    tr = simulate(nets["csr"], None, None, dt=0.1, n_steps=5, batch=40, backend="auto")
+    ref = simulate(nets["csr"], None, None, dt=0.1, n_steps=5, batch=40)
+    np.testing.assert_allclose(tr.x, ref.x, atol=1e-12)
+    assert torch.get_num_threads() == before

@@ -15,23 +15,25 @@ the recurrent input is one matrix product whose form is chosen from the network'
 - sparse (a mask and/or a sparse random part): one CSR product, O(nnz) per trial;
 - dense (a dense random part): one dense BLAS product.
 
-Speed notes (measured on 2 cores, see ``benchmarks/``): the CSR product dominates the sparse
-path; scipy's sparse products hold the GIL, so splitting them over threads gave no gain and the
-sparse path runs in one thread (dense and low-rank products use the BLAS threads). The CSR path
-advances the trials in chunks whose ``(N, chunk)`` activity block fits in a core's L2 cache
-(:data:`CSR_BLOCK_BYTES`): every non-zero reads one row of that block, and cache-sized chunks ran
-2-3x faster than one large batch. In float32 the
-transfer function ``tanh`` is evaluated as ``1 - 2 / (exp(2x) + 1)`` (numpy's SIMD ``exp``),
-about twice as fast as ``np.tanh`` with an absolute error below 3e-7 (see :func:`fast_tanh`).
-The PyTorch backend (``backend='torch'``, ``device='cpu'`` or ``'cuda'``) runs the same loop on
-torch tensors.
+Speed notes (measured on 2 cores, see ``benchmarks/bench_task_speed.py``): the sparse product
+dominates. On the CPU the trials advance in chunks whose ``(N, chunk)`` activity block fits in a
+core's L2 cache (:data:`CSR_BLOCK_BYTES`; every non-zero reads one row of that block, and
+cache-sized chunks ran 2-3x faster than one large batch), and independent chunks run on two
+threads (the kernels release the GIL). In float32 ``tanh`` is evaluated through the exponential
+(numpy: :func:`fast_tanh`; torch: ``2 sigmoid(2x) - 1``), two to three times faster than the
+libraries' own ``tanh``, with an absolute error below 3e-7. ``backend='torch'`` on the CPU runs
+the CSR product as a weighted gather-sum (``embedding_bag``), about 3x faster than scipy's
+product; ``backend='auto'`` chooses it for sparse networks whenever PyTorch is installed. On
+CUDA (``device='cuda'``) the same loop runs on the GPU.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +47,7 @@ from lowrank_rnn.transfer import get_phi
 __all__ = ["Trajectory", "simulate", "latent_projection", "fast_tanh", "BACKENDS"]
 
 #: Array backends accepted by :func:`simulate`.
-BACKENDS = ("numpy", "torch")
+BACKENDS = ("numpy", "torch", "auto")
 
 
 @dataclass(frozen=True)
@@ -274,13 +276,16 @@ def simulate(
         do not keep every state in memory. ``z``, ``kappa`` and ``latent`` are evaluated at the
         same saved times during the run.
     dtype : numpy float dtype
-        float64 (default) or float32 (faster; uses :func:`fast_tanh`).
-    backend : {'numpy', 'torch'}
-        Array backend.
+        float64 (default) or float32 (faster; tanh through the exponential, see
+        :func:`fast_tanh`).
+    backend : {'numpy', 'torch', 'auto'}
+        Array backend. ``'auto'``: torch for sparse networks (and whenever ``device`` is given)
+        if PyTorch is installed, numpy otherwise. The backends agree to float rounding; noisy
+        runs draw different (equally valid) noise.
     batch : int, optional
         Number of trials when neither inputs nor x0 sets it.
     device : str, optional
-        Torch device (``'cpu'``, ``'cuda'``, ``'cuda:1'``); only with ``backend='torch'``.
+        Torch device (``'cpu'``, ``'cuda'``, ``'cuda:1'``); only with the torch backend.
     keep_x : bool
         Keep the states (``False``: ``x`` is None; only the projections are kept, which is what
         large task simulations need).
@@ -298,62 +303,114 @@ def simulate(
     except TypeError as err:
         raise ValueError(f"dtype={dtype!r}: expected float32 or float64") from err
     check_choice("dtype", dtype.name, ("float32", "float64"))
-    if device is not None and backend != "torch":
+    if device is not None and backend == "numpy":
         raise ValueError(f"device={device!r}: only the torch backend takes a device")
     inputs, x, n_steps, save_every, noise_arr = _prepare(
         net, inputs, x0, dt, n_steps, t_span, batch, noise, save_every
     )
     proj = _check_projection("project_on", project_on, net.n_neurons)
     rng = as_rng(rng)
-    if backend == "numpy":
-        cache: dict = {}
-        b = x.shape[0]
-        step = _csr_chunk(net.n_neurons, dtype, b) if operator_kind(net) == "csr" else b
-        starts = list(range(0, b, step))
-        if operator_kind(net) == "csr" and "J" not in cache:
-            cache["J"] = _csr_matrix(net).astype(dtype)
-        # Independent chunks of trials run on a thread pool (the CSR product and the ufuncs
-        # release the GIL). Each chunk draws its noise from its own child generator, so the
-        # result does not depend on thread timing; a single chunk uses ``rng`` itself.
-        gens = [rng] if len(starts) == 1 else rng.spawn(len(starts))
+    backend = _resolve_backend(backend, net, device)
+    kind = operator_kind(net)
+    on_cpu = backend == "numpy" or device is None or str(device).startswith("cpu")
+    b = x.shape[0]
+    # The sparse product on the CPU runs over chunks of trials whose (N, chunk) block stays in a
+    # core's cache; independent chunks run on a thread pool (the kernels release the GIL). Each
+    # chunk draws its noise from its own child generator, so the result does not depend on
+    # thread timing; a single chunk uses ``rng`` itself.
+    step = _csr_chunk(net.n_neurons, dtype, b, backend) if kind == "csr" and on_cpu else b
+    starts = list(range(0, b, step))
+    gens = [rng] if len(starts) == 1 else rng.spawn(len(starts))
+    cache: dict = {"lock": threading.Lock()}
+    run = _run_numpy if backend == "numpy" else _run_torch
 
-        def run_chunk(i: int) -> tuple:
-            a = starts[i]
-            return _run_numpy(net, None if inputs is None else inputs[a : a + step],
-                              x[a : a + step], dt, n_steps, save_every, noise_arr, gens[i],
-                              dtype, keep_x, proj, cache)
+    def run_chunk(i: int) -> tuple:
+        a = starts[i]
+        return run(net, None if inputs is None else inputs[a : a + step], x[a : a + step], dt,
+                   n_steps, save_every, noise_arr, gens[i], dtype, device, keep_x, proj, cache)
 
-        workers = min(len(starts), os.cpu_count() or 1, MAX_THREADS)
-        if workers > 1:
-            with ThreadPoolExecutor(workers) as pool:
-                parts = list(pool.map(run_chunk, range(len(starts))))
-        else:
-            parts = [run_chunk(i) for i in range(len(starts))]
-        xs, z, kappa, latent = (
-            None if parts[0][i] is None else np.concatenate([p[i] for p in parts])
-            for i in range(4)
-        )
+    workers = min(len(starts), os.cpu_count() or 1, MAX_THREADS)
+    if workers > 1:
+        with _one_torch_thread(backend), ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(run_chunk, range(len(starts))))
     else:
-        xs, z, kappa, latent = _run_torch(
-            net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, device, keep_x, proj
-        )
+        parts = [run_chunk(i) for i in range(len(starts))]
+    xs, z, kappa, latent = (
+        None if parts[0][i] is None else np.concatenate([p[i] for p in parts])
+        for i in range(4)
+    )
     n_saved = n_steps // save_every + 1
     t = np.arange(n_saved) * (dt * save_every)
     return Trajectory(t=t, x=xs, z=z, kappa=kappa, latent=latent)
 
 
 #: Bytes of the (N, chunk) activity block the CSR product streams over: trials are advanced in
-#: chunks whose block fits in a core's L2 cache; on 2 cores this ran 2-3x faster than one
-#: batch of 300 trials (N = 2000, float32), since every non-zero reads one row of the block.
-CSR_BLOCK_BYTES = 1 << 19
+#: chunks whose block fits in a core's L2 cache, since every non-zero reads one row of the
+#: block. On 2 cores this ran 2-3x faster than one batch of 300 trials (N = 2000, float32) with
+#: scipy's product; the torch gather kernel ran best with blocks of half that size.
+CSR_BLOCK_BYTES = {"numpy": 1 << 19, "torch": 1 << 18}
 
-#: Most threads the NumPy backend uses to advance independent chunks of trials.
+#: Most threads used to advance independent chunks of trials.
 MAX_THREADS = 2
 
 
-def _csr_chunk(n: int, dtype: np.dtype, batch: int) -> int:
+def _csr_chunk(n: int, dtype: np.dtype, batch: int, backend: str) -> int:
     """Trials per chunk for the CSR operator (at least 16, at most ``batch``)."""
-    return int(min(batch, max(16, CSR_BLOCK_BYTES // (n * dtype.itemsize))))
+    return int(min(batch, max(16, CSR_BLOCK_BYTES[backend] // (n * dtype.itemsize))))
+
+
+def _torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _resolve_backend(backend: str, net: LowRankRNN, device: str | None) -> str:
+    """``'auto'``: torch for a sparse operator when PyTorch is installed (its gather kernel
+    runs the CSR product about 3x faster than scipy's), numpy otherwise."""
+    if backend != "auto":
+        return backend
+    if device is not None or (operator_kind(net) == "csr" and _torch_available()):
+        return "torch"
+    return "numpy"
+
+
+_TORCH_THREADS = {"lock": threading.Lock(), "users": 0, "saved": 1}
+
+
+@contextmanager
+def _one_torch_thread(backend: str):
+    """While chunks run on our own threads, each torch kernel runs on one thread (no
+    oversubscription of the cores: measured 20-30% faster); torch's setting is restored when
+    the last concurrent simulation in this process ends."""
+    if backend != "torch":
+        yield
+        return
+    import torch
+
+    state = _TORCH_THREADS
+    with state["lock"]:
+        if state["users"] == 0:
+            state["saved"] = torch.get_num_threads()
+            torch.set_num_threads(1)
+        state["users"] += 1
+    try:
+        yield
+    finally:
+        with state["lock"]:
+            state["users"] -= 1
+            if state["users"] == 0:
+                torch.set_num_threads(state["saved"])
+
+
+def _cached(cache: dict, key: str, make):
+    """``cache[key]``, made once by ``make()`` however many chunk threads ask for it."""
+    with cache["lock"]:
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
 
 
 def _outputs(net: LowRankRNN, proj: np.ndarray | None, dtype: np.dtype):
@@ -364,8 +421,8 @@ def _outputs(net: LowRankRNN, proj: np.ndarray | None, dtype: np.dtype):
     return W, PM, PL
 
 
-def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, keep_x, proj,
-               cache):
+def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, device, keep_x,
+               proj, cache):
     phi, _ = get_phi(net.phi)
     if net.phi == "tanh" and dtype == np.float32:
         phi_into = fast_tanh
@@ -385,9 +442,7 @@ def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, k
         def apply(r):
             return Mt @ (Nt @ r)
     elif kind == "csr":
-        if "J" not in cache:
-            cache["J"] = _csr_matrix(net).astype(dtype)
-        J = cache["J"]
+        J = _cached(cache, "J", lambda: _csr_matrix(net).astype(dtype))
         lowrank_extra = net.mask is None  # sparse random part, factors separate
         Mt = net.M.astype(dtype)
         Nt = (net.scale * net.N.T).astype(dtype)
@@ -398,9 +453,7 @@ def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, k
                 out += Mt @ (Nt @ r)
             return out
     else:
-        if "J" not in cache:
-            cache["J"] = _dense_matrix(net).astype(dtype)
-        Jd = cache["J"]
+        Jd = _cached(cache, "J", lambda: _dense_matrix(net).astype(dtype))
 
         def apply(r):
             return Jd @ r
@@ -423,20 +476,19 @@ def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, k
     X = np.ascontiguousarray(x.T, dtype=dtype)  # (N, batch)
     R = np.empty_like(X)
 
-    def save(i, r_ready):
+    def save(i):  # R holds phi of the current state
         if xs is not None:
             xs[:, i] = X.T
         if z is not None:
-            r = R if r_ready else phi_into(X, R)
-            z[:, i] = (W.T @ r).T
+            z[:, i] = (W.T @ R).T
         kappa[:, i] = (PM.T @ X).T
         if latent is not None:
             latent[:, i] = (PL.T @ X).T
 
-    save(0, False)
+    phi_into(X, R)  # phi of the current state: drives the next step and the readout
+    save(0)
     k_save = 1
     for k in range(n_steps):
-        phi_into(X, R)
         rec = apply(R)
         rec *= a
         X *= one_minus_a
@@ -445,10 +497,20 @@ def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, k
             X += aI @ u_all[k]
         if noisy:
             X += sd_col * rng.standard_normal(X.shape, dtype=dtype)
+        phi_into(X, R)
         if (k + 1) % save_every == 0:
-            save(k_save, False)
+            save(k_save)
             k_save += 1
     return xs, z, kappa, latent
+
+
+def _torch_bags(torch, net: LowRankRNN, tdt) -> tuple:
+    """Offsets (N,), column indices (nnz,) and values (nnz,) of the CSR connectivity."""
+    J = _csr_matrix(net)
+    J.sort_indices()
+    return (torch.as_tensor(J.indptr[:-1].astype(np.int64)),
+            torch.as_tensor(J.indices.astype(np.int64)),
+            torch.as_tensor(J.data, dtype=tdt))
 
 
 #: On CUDA, sparse networks up to this many neurons are applied as a dense device matrix.
@@ -456,7 +518,7 @@ CUDA_DENSE_LIMIT = 8192
 
 
 def _run_torch(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, device, keep_x,
-               proj):
+               proj, cache):
     try:
         import torch
     except ImportError as err:  # pragma: no cover - torch is an optional extra
@@ -479,38 +541,57 @@ def _run_torch(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, d
     elif kind == "csr" and dev.type == "cuda" and n <= CUDA_DENSE_LIMIT:
         # On a GPU a dense product (cuBLAS) beats cuSPARSE for matrices of this size; the
         # network itself stays CSR, only this transient device copy is dense.
-        Jd = T(_csr_matrix(net).toarray())
+        Jd = _cached(cache, "J", lambda: T(_csr_matrix(net).toarray()))
         lowrank_extra = net.mask is None
 
         def apply(r):
             out = Jd @ r
             if lowrank_extra:
-                out = out + Mt @ (Nt @ r)
+                out += Mt @ (Nt @ r)
+            return out
+    elif kind == "csr" and dev.type == "cpu":
+        # CSR product as a weighted gather-sum: row i of the result sums w_k r[j_k] over the
+        # non-zeros k of row i, i.e. an embedding bag per row (torch's vectorised kernel).
+        rows, cols, vals = _cached(cache, "bags", lambda: _torch_bags(torch, net, tdt))
+        lowrank_extra = net.mask is None
+
+        def apply(r):
+            out = torch.nn.functional.embedding_bag(cols, r, rows, mode="sum",
+                                                    per_sample_weights=vals)
+            if lowrank_extra:
+                out += Mt @ (Nt @ r)
             return out
     elif kind == "csr":
-        J = _csr_matrix(net)
-        J.sort_indices()
-        with warnings.catch_warnings():  # torch flags sparse CSR as beta
-            warnings.simplefilter("ignore", UserWarning)
-            Jt = torch.sparse_csr_tensor(
-                torch.as_tensor(J.indptr.astype(np.int64), device=dev),
-                torch.as_tensor(J.indices.astype(np.int64), device=dev),
-                T(J.data), size=J.shape, check_invariants=False,
-            )
+        def make_sparse():
+            J = _csr_matrix(net)
+            J.sort_indices()
+            with warnings.catch_warnings():  # torch flags sparse CSR as beta
+                warnings.simplefilter("ignore", UserWarning)
+                return torch.sparse_csr_tensor(
+                    torch.as_tensor(J.indptr.astype(np.int64), device=dev),
+                    torch.as_tensor(J.indices.astype(np.int64), device=dev),
+                    T(J.data), size=J.shape, check_invariants=False,
+                )
+        Jt = _cached(cache, "J", make_sparse)
         lowrank_extra = net.mask is None
 
         def apply(r):
             out = Jt @ r
             if lowrank_extra:
-                out = out + Mt @ (Nt @ r)
+                out += Mt @ (Nt @ r)
             return out
     else:
-        Jd = T(_dense_matrix(net))
+        Jd = _cached(cache, "J", lambda: T(_dense_matrix(net)))
 
         def apply(r):
             return Jd @ r
 
-    if net.phi == "tanh":
+    if net.phi == "tanh" and tdt == torch.float32:
+        def phi(v):  # tanh(v) = 2 sigmoid(2 v) - 1: torch's float32 sigmoid is ~3x its tanh
+            r = torch.mul(v, 2.0)
+            r.sigmoid_()
+            return r.mul_(2.0).sub_(1.0)
+    elif net.phi == "tanh":
         phi = torch.tanh
     elif net.phi == "relu":
         phi = torch.relu
@@ -535,27 +616,28 @@ def _run_torch(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, d
     n_saved = n_steps // save_every + 1
     xs, zs, ks, ls = [], [], [], []
 
-    def save(X):  # small outputs stay on the device until the end (no per-step sync)
+    def save(X, R):  # small outputs stay on the device until the end (no per-step sync)
         if keep_x:
-            xs.append(X.T.cpu())
+            xs.append(X.T.to("cpu", copy=True))
         if Wt is not None:
-            zs.append((Wt @ phi(X)).T)
+            zs.append((Wt @ R).T)
         ks.append((PMt @ X).T)
         if PLt is not None:
             ls.append((PLt @ X).T)
 
     with torch.no_grad():
-        X = T(x.T)
-        save(X)
+        X = T(x.T).clone()
+        R = phi(X)  # phi of the current state: drives the next step and the readout
+        save(X, R)
         for k in range(n_steps):
-            rec = apply(phi(X))
-            X = X + a * (rec - X)
+            X.lerp_(apply(R), a)  # X + a (J phi(X) - X)
             if has_input:
-                X = X + aI @ u_all[k]
+                X.addmm_(aI, u_all[k])
             if noisy:
-                X = X + sd * torch.randn(X.shape, generator=gen, dtype=tdt, device=dev)
+                X.addcmul_(sd, torch.randn(X.shape, generator=gen, dtype=tdt, device=dev))
+            R = phi(X)
             if (k + 1) % save_every == 0:
-                save(X)
+                save(X, R)
 
     def stack(lst):
         return None if not lst else torch.stack(lst, dim=1).cpu().numpy().astype(dtype, copy=False)

@@ -28,14 +28,18 @@ def psychometric_command(
     ] = 12,
     repeats: Annotated[int, typer.Option("--repeats", help="Trials per strength.")] = 50,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    backend: Annotated[
+        str, typer.Option("--backend", help="Simulation backend: auto (torch on the CPU when "
+                                            "PyTorch is installed, else numpy), numpy or torch.")
+    ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fraction of positive mean readouts over the final window against stimulus strength."""
     from rich.progress import Progress
 
-    from lowrank_rnn._validate import check_int, check_real
+    from lowrank_rnn._validate import check_choice, check_int, check_real
     from lowrank_rnn.analysis import psychometric_curve
-    from lowrank_rnn.simulate import simulate
+    from lowrank_rnn.simulate import BACKENDS, simulate
     from lowrank_rnn.spectrum import measure_spectrum, theory_bulk_radius_profile
     from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
 
@@ -44,6 +48,7 @@ def psychometric_command(
     c = check_int("c", c, minimum=1, maximum=n)
     k = check_int("strengths", strengths, minimum=2)
     r = check_int("repeats", repeats, minimum=1)
+    check_choice("backend", backend, BACKENDS)
     if g is not None:
         g = check_real("g", g, minimum=0.0)
     check_real("sigma2", sigma2, minimum=0.0)
@@ -53,14 +58,14 @@ def psychometric_command(
     en = evidence_network(n, sigma2, sigma_mn, c=c, dense=dense, g=g or 0.0, rng=seed)
     levels = np.linspace(0.0, 1.0, k)
     tb = evidence_trials(levels, r, rng=seed + 1)
-    chunk = 120  # trials per batch: progress updates without losing the batched speed
+    chunk = 128  # trials per call: progress updates without losing the batched speed
     zs = []
     with Progress(transient=True, disable=as_json) as progress:
         task = progress.add_task("simulating trials", total=tb.batch)
         for a in range(0, tb.batch, chunk):
             b = min(tb.batch, a + chunk)
             tr = simulate(en.net, tb.inputs[a:b], en.x0, dt=tb.dt, dtype=np.float32,
-                          keep_x=False)
+                          keep_x=False, backend=backend)
             zs.append(tr.z)
             progress.advance(task, b - a)
     z = np.concatenate(zs)

@@ -456,7 +456,8 @@ def _threshold_se(strengths: np.ndarray, p: np.ndarray, n_trials: int) -> float:
 
 def _curve(en, strengths: np.ndarray, repeats: int, seed: int) -> dict:
     tb = evidence_trials(strengths, repeats, rng=seed)
-    tr = simulate(en.net, tb.inputs, en.x0, dt=tb.dt, dtype=np.float32, keep_x=False)
+    tr = simulate(en.net, tb.inputs, en.x0, dt=tb.dt, dtype=np.float32, keep_x=False,
+                  backend="auto")
     cur = psychometric_curve(tr.z, tb.info["strength"], window_steps=tb.info["window_steps"])
     cur["threshold"] = _threshold(cur)
     cur["z_example"] = tr.z[[0, -1], :, 0]
