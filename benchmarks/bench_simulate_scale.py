@@ -11,7 +11,11 @@ projections are kept) and extrapolates the time to 200; ``--steps 200`` runs the
 (about 6 s per step on a busy 2-core machine: every non-zero reads a random 400-byte row of the
 (N, batch) activity, so the product is memory-latency bound).
 
+``--backend`` picks the simulation backend (default ``auto``: torch's CPU gather kernel when
+PyTorch is installed, scipy otherwise); torch's import adds to the peak memory.
+
 Usage: python benchmarks/bench_simulate_scale.py [--quick] [--steps S] [--trials B]
+       [--backend auto|numpy|torch]
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import time
 import numpy as np
 
 from lowrank_rnn.connectivity import rank_one_network
-from lowrank_rnn.simulate import simulate
+from lowrank_rnn.simulate import _resolve_backend, simulate
 
 LIMIT_GB = 4.0
 
@@ -38,6 +42,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--steps", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="auto", choices=["auto", "numpy", "torch"])
     a = p.parse_args(argv)
     steps = a.steps or (5 if a.quick else 20)
     t0 = time.perf_counter()
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     x0 = m[None, :] * rng.choice([-1.0, 1.0], size=(a.trials, 1))
     t0 = time.perf_counter()
     tr = simulate(net, None, x0, dt=0.2, n_steps=steps, dtype=np.float32, keep_x=False,
-                  save_every=1)
+                  save_every=1, backend=a.backend)
     t_sim = time.perf_counter() - t0
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1024**3
     if sys.platform == "darwin":  # pragma: no cover - ru_maxrss is in bytes there
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "simulate_scale",
         "n_neurons": a.n_neurons,
         "c": a.c,
+        "backend": _resolve_backend(a.backend, net, None),
         "nnz": int(net.mask.nnz),
         "trials": a.trials,
         "steps": steps,

@@ -159,6 +159,12 @@ def test_fast_tanh_accuracy():
     x = np.linspace(-60, 60, 200001).astype(np.float32)
     err = np.abs(fast_tanh(x).astype(np.float64) - np.tanh(x.astype(np.float64)))
     assert err.max() < 3e-7
+    torch = pytest.importorskip("torch")
+    import importlib
+
+    sim = importlib.import_module("lowrank_rnn.simulate")
+    y = sim._torch_fast_tanh(torch.from_numpy(x)).numpy()
+    assert np.abs(y.astype(np.float64) - np.tanh(x.astype(np.float64))).max() < 3e-7
 
 
 @pytest.mark.parametrize(
