@@ -10,8 +10,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 
+# the demo installs the torch extra too: the BPTT comparison needs it, and sparse simulations
+# use its CPU kernels (`pip install -e .` alone gives the core; reproduce then skips that figure)
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -e .
+	$(BIN)/python -m pip install -e ".[torch]"
 	touch $@
 
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml

@@ -153,3 +153,41 @@ def test_missing_image_is_reported_not_referenced(tmp_path, toy_papers):
     parser = _Collect()
     parser.feed(page)
     assert parser.imgs == [] and "is missing" in page
+
+
+def test_figure_needing_a_missing_package_is_skipped_not_failed(tmp_path, monkeypatch):
+    """A figure whose optional package is absent is not computed: no check rows, no image, a
+    'skipped' line naming the package and the extra to install, in the report and the CLI."""
+    from typer.testing import CliRunner
+
+    from lowrank_rnn.cli import app
+
+    def must_not_run(settings):
+        raise AssertionError("a skipped figure must not be computed")
+
+    needy = Paper("needy", "C. Author, Needs a package", (
+        FigureSpec("Fig 1", "Gaussian samples", _mean_compute, _plot),
+        FigureSpec("Fig 2", "Needs a package", must_not_run, _plot,
+                   requires=("no_such_package_xyz",)),
+    ))
+    monkeypatch.setattr(reproduce_mod, "validate_papers", lambda keys: list(keys))
+    monkeypatch.setattr(reproduce_mod, "load_paper", lambda key: needy)
+    monkeypatch.setattr(reproduce_mod, "_versions", lambda: {"numpy": np.__version__})
+    rep = reproduce_mod.reproduce(["needy"], tmp_path, Settings(quick=True))
+    assert [f.figure for f in rep.skipped] == ["Fig 2"]
+    assert "no_such_package_xyz" in rep.skipped[0].skipped
+    assert "lowrank-rnn[no_such_package_xyz]" in rep.skipped[0].skipped
+    assert len(rep.checks) == 3 and all(r["figure"] == "Fig 1" for r in rep.checks)
+    page = (tmp_path / "report.html").read_text()
+    parser = _Collect()
+    parser.feed(page)
+    assert parser.stack in (["html"], [])
+    assert len(parser.imgs) == 1 and parser.tables == 1
+    assert page.count("Not computed: needs no_such_package_xyz") == 1  # in its section
+    assert page.count("Skipped needy Fig 2: needs no_such_package_xyz") == 1  # under the summary
+
+    res = CliRunner().invoke(app, ["reproduce", "needy", "--quick", "--out",
+                                   str(tmp_path / "cli")])
+    assert "SKIPPED" in res.output and "no_such_package_xyz" in res.output
+    assert "lowrank-rnn[no_such_package_xyz]" in res.output  # brackets printed, not markup
+    assert "Checks passed: 2 / 3" in res.output

@@ -1,6 +1,7 @@
 """The reproduction report: ``report.html`` (self-contained, opens from disk) and ``checks.json``.
 
-``report.html`` has a summary line at the top (checks passed / total), then a section per paper
+``report.html`` has a summary line at the top (checks passed / total; figures skipped for a
+missing optional package are listed under it), then a section per paper
 (its citation and its own tally), and for every figure the image beside its check table
 (measured, expected, tolerance, passed), the figure's parameters and run time. The run's mode,
 seed, Dask settings, total run time and package versions are in the header. Images are embedded
@@ -38,6 +39,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.fail{background:#fdd} tr.pass{background:#efe} .meta{color:#555;font-size:.85em}
 pre{white-space:pre-wrap;background:#fff4f4;padding:.5em;border:1px solid #ecc}
 nav ul{columns:2;font-size:.9em} nav li.bad a{color:#a11}
+.skip{color:#8a5a00;background:#fff8e6;padding:.3em .5em;border:1px solid #f0dca8}
 """
 
 
@@ -118,6 +120,8 @@ def render_html(rep: Reproduction, image_dir: str | Path | None = None) -> str:
         "<h1>lowrank-rnn reproduction report</h1>",
         f"<p class='summary {'ok' if k == n else 'bad'}' id='summary' data-passed='{k}' "
         f"data-total='{n}'>Checks passed: <b>{k} / {n}</b></p>",
+        *(f"<p class='skip'>Skipped {html.escape(f.paper)} {html.escape(f.figure)}: "
+          f"{html.escape(f.skipped)}</p>" for f in rep.figures if f.skipped),
         f"<p class='meta'>{html.escape(' · '.join(run_bits))}</p>",
         f"<p class='meta'>versions: {html.escape(versions)}</p>",
         "<nav><ul>",
@@ -140,6 +144,9 @@ def render_html(rep: Reproduction, image_dir: str | Path | None = None) -> str:
         for fig in figs:
             parts.append(f"<h3 id='{_anchor(paper, fig.figure)}'>{html.escape(fig.figure)} — "
                          f"{html.escape(fig.title)}</h3>")
+            if fig.skipped:
+                parts.append(f"<p class='skip'>Not computed: {html.escape(fig.skipped)}</p>")
+                continue
             parts.append("<div class='fig'>")
             parts.append(_image_tag(fig.image, f"{paper} {fig.figure}", img_dir))
             parts.append("<div><table><tr><th>check</th><th>measured</th><th>expected</th>"

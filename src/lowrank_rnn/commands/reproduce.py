@@ -40,6 +40,7 @@ def reproduce_command(
 
     matplotlib.use("Agg")
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from lowrank_rnn._validate import check_int
@@ -66,14 +67,19 @@ def reproduce_command(
     rows = rep.checks
     if as_json:
         typer.echo(json.dumps(rows))
+        for f in rep.skipped:
+            typer.echo(f"skipped {f.paper} {f.figure}: {f.skipped}", err=True)
     else:
         con = Console()
         failed = [r for r in rows if not r["passed"]]
         con.print(f"Checks passed: {rep.n_passed} / {len(rows)} in {rep.seconds:.1f} s")
-        for r in failed:
-            con.print(f"  [red]FAILED[/red] {r['paper']} {r['figure']}: {r['check']} "
-                      f"(measured {r['measured']}, expected {r['expected']})")
-        con.print(f"Report: {Path(out) / 'report.html'}")
+        for r in failed:  # escape: messages may hold brackets, e.g. "lowrank-rnn[torch]"
+            con.print("  [red]FAILED[/red] " + escape(
+                f"{r['paper']} {r['figure']}: {r['check']} (measured {r['measured']}, "
+                f"expected {r['expected']})"))
+        for f in rep.skipped:
+            con.print("  [yellow]SKIPPED[/yellow] " + escape(f"{f.paper} {f.figure}: {f.skipped}"))
+        con.print("Report: " + escape(str(Path(out) / "report.html")))
     return 1 if strict and rep.n_passed < len(rows) else 0
 
 

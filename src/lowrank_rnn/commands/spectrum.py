@@ -96,7 +96,8 @@ def spectrum_command(
     table.add_row("bulk radius R", f"{res.bulk_radius:.4f}", f"{th_bulk:.4f}")
     console = Console()
     console.print(table)
-    console.print(f"{seconds:.2f} s" + (f"; plot written to {plot}" if plot else ""))
+    console.print(f"{seconds:.2f} s" + (f"; plot written to {plot}" if plot else ""),
+                  markup=False)
 
 
 def register(app: typer.Typer) -> None:

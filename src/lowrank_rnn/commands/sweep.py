@@ -185,7 +185,8 @@ def sweep_command(
         con.print(f"(first {len(rows)} of {n_grid} grid points shown)")
     con.print(
         f"{info['points']} points ({info['computed']} computed, {info['reused']} reused) in "
-        f"{info['seconds']:.1f} s on {info['runner']}; dataset: {info['dataset']}"
+        f"{info['seconds']:.1f} s on {info['runner']}; dataset: {info['dataset']}",
+        markup=False,
     )
 
 

@@ -71,6 +71,11 @@ class Reproduction:
         """Number of passed checks."""
         return sum(c["passed"] for c in self.checks)
 
+    @property
+    def skipped(self) -> list[FigureResult]:
+        """Figures not computed because an optional package is missing."""
+        return [f for f in self.figures if f.skipped]
+
 
 def _versions() -> dict[str, str]:
     import matplotlib

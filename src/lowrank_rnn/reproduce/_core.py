@@ -7,6 +7,7 @@ its figures. Each :class:`FigureSpec` has a ``compute`` function that returns a
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from collections.abc import Callable
@@ -137,12 +138,18 @@ class FigureData:
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """A figure of a paper: ``compute(settings) -> FigureData`` and ``plot(data, path)``."""
+    """A figure of a paper: ``compute(settings) -> FigureData`` and ``plot(data, path)``.
+
+    ``requires`` names the optional packages the figure needs, each importable under the name
+    of the extra that installs it (e.g. ``("torch",)``); without one the figure is skipped, and
+    the report says why.
+    """
 
     name: str
     title: str
     compute: Callable[[Settings], FigureData]
     plot: Callable[[FigureData, Path], None]
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,16 +173,24 @@ class FigureResult:
     params: dict[str, Any]
     seconds: float
     error: str | None = None
+    skipped: str | None = None
 
 
 def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path) -> FigureResult:
     """Compute a figure, draw it to ``out_dir/<paper>_<figure>.png`` and return the result.
 
     An exception inside the figure is recorded as a failed check (the report still gets written).
+    A figure whose ``requires`` are not installed is not computed: its result has no checks and
+    ``skipped`` says what to install.
     """
     from lowrank_rnn._io import atomic_path  # local: keeps import light
 
     t0 = time.perf_counter()
+    missing = [pkg for pkg in spec.requires if importlib.util.find_spec(pkg) is None]
+    if missing:
+        reason = (f"needs {', '.join(missing)}, not installed here: "
+                  f"pip install 'lowrank-rnn[{','.join(missing)}]'")
+        return FigureResult(paper.key, spec.name, spec.title, None, [], {}, 0.0, skipped=reason)
     slug = f"{paper.key}_{spec.name.lower().replace(' ', '').replace('/', '-')}.png"
     try:
         fd = spec.compute(settings)

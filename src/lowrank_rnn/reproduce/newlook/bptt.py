@@ -329,5 +329,6 @@ FIGURES: tuple[FigureSpec, ...] = (
         "test MSE by method and size)",
         compute=compute_fig5,
         plot=plot_fig5,
+        requires=("torch",),
     ),
 )
