@@ -422,6 +422,18 @@ def _cached(cache: dict, key: str, make):
         return cache[key]
 
 
+def _plus_factors(product, Mt, Nt):
+    """``r -> product(r) + Mt (Nt r)``: a sparse random part without mask is stored apart from
+    the low-rank factors, which are applied through their own O(N R) product (numpy arrays or
+    torch tensors alike)."""
+    def apply(r):
+        out = product(r)
+        out += Mt @ (Nt @ r)
+        return out
+
+    return apply
+
+
 def _outputs(net: LowRankRNN, proj: np.ndarray | None, dtype: np.dtype):
     """Readout weights (N, d_out) and projectors (N, R), (N, K) in ``dtype``."""
     W = None if net.W is None else (net.readout_scale * net.W).astype(dtype)
@@ -444,28 +456,23 @@ def _run_numpy(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, d
             return out
     b, n = x.shape
     kind = operator_kind(net)
+    Mt = net.M.astype(dtype)
+    Nt = (net.scale * net.N.T).astype(dtype)  # (R, N)
     if kind == "lowrank":
-        Mt = net.M.astype(dtype)
-        Nt = (net.scale * net.N.T).astype(dtype)  # (R, N)
-
         def apply(r):
             return Mt @ (Nt @ r)
     elif kind == "csr":
         J = _cached(cache, "J", lambda: _csr_matrix(net).astype(dtype))
-        lowrank_extra = net.mask is None  # sparse random part, factors separate
-        Mt = net.M.astype(dtype)
-        Nt = (net.scale * net.N.T).astype(dtype)
 
         def apply(r):
-            out = J @ r
-            if lowrank_extra:
-                out += Mt @ (Nt @ r)
-            return out
+            return J @ r
     else:
         Jd = _cached(cache, "J", lambda: _dense_matrix(net).astype(dtype))
 
         def apply(r):
             return Jd @ r
+    if kind == "csr" and net.mask is None:
+        apply = _plus_factors(apply, Mt, Nt)
 
     a = dtype.type(dt / net.tau)
     one_minus_a = dtype.type(1.0 - dt / net.tau)
@@ -562,25 +569,17 @@ def _run_torch(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, d
         # On a GPU a dense product (cuBLAS) beats cuSPARSE for matrices of this size; the
         # network itself stays CSR, only this transient device copy is dense.
         Jd = _cached(cache, "J", lambda: T(_csr_matrix(net).toarray()))
-        lowrank_extra = net.mask is None
 
         def apply(r):
-            out = Jd @ r
-            if lowrank_extra:
-                out += Mt @ (Nt @ r)
-            return out
+            return Jd @ r
     elif kind == "csr" and dev.type == "cpu":
         # CSR product as a weighted gather-sum: row i of the result sums w_k r[j_k] over the
         # non-zeros k of row i, i.e. an embedding bag per row (torch's vectorised kernel).
         rows, cols, vals = _cached(cache, "bags", lambda: _torch_bags(torch, net, tdt))
-        lowrank_extra = net.mask is None
 
         def apply(r):
-            out = torch.nn.functional.embedding_bag(cols, r, rows, mode="sum",
-                                                    per_sample_weights=vals)
-            if lowrank_extra:
-                out += Mt @ (Nt @ r)
-            return out
+            return torch.nn.functional.embedding_bag(cols, r, rows, mode="sum",
+                                                     per_sample_weights=vals)
     elif kind == "csr":
         def make_sparse():
             J = _csr_matrix(net)
@@ -593,18 +592,16 @@ def _run_torch(net, inputs, x, dt, n_steps, save_every, noise_arr, rng, dtype, d
                     T(J.data), size=J.shape, check_invariants=False,
                 )
         Jt = _cached(cache, "J", make_sparse)
-        lowrank_extra = net.mask is None
 
         def apply(r):
-            out = Jt @ r
-            if lowrank_extra:
-                out += Mt @ (Nt @ r)
-            return out
+            return Jt @ r
     else:
         Jd = _cached(cache, "J", lambda: T(_dense_matrix(net)))
 
         def apply(r):
             return Jd @ r
+    if kind == "csr" and net.mask is None:
+        apply = _plus_factors(apply, Mt, Nt)
 
     # phi is written into one buffer per run (see the outputs below)
     if net.phi == "tanh" and tdt == torch.float32:
