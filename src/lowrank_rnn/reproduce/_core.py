@@ -176,6 +176,15 @@ class FigureResult:
     skipped: str | None = None
 
 
+def finish_figure(fig: Any, path: Path, *, dpi: int = 100) -> None:
+    """End of every plot function: lay out ``fig``, write it to ``path`` as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=dpi)
+    plt.close(fig)
+
+
 def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path) -> FigureResult:
     """Compute a figure, draw it to ``out_dir/<paper>_<figure>.png`` and return the result.
 

@@ -42,7 +42,14 @@ from lowrank_rnn.meanfield_fit import (
     simulate_cycle,
 )
 from lowrank_rnn.network import LowRankRNN
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Paper, Settings
+from lowrank_rnn.reproduce._core import (
+    Checks,
+    FigureData,
+    FigureSpec,
+    Paper,
+    Settings,
+    finish_figure,
+)
 from lowrank_rnn.simulate import latent_projection, simulate
 from lowrank_rnn.sweep import run_sweep, sweep_options
 from lowrank_rnn.transfer import get_phi
@@ -289,9 +296,7 @@ def plot_convergence(fd: FigureData, path: Path) -> None:
     ax[1].set_xlabel("N")
     ax[1].set_ylabel("RMS deviation from mean field")
     ax[1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- one population
@@ -378,9 +383,7 @@ def plot_one_population(fd: FigureData, path: Path) -> None:
     ax[1].plot(r * np.cos(th), r * np.sin(th), "k--", label="mean-field cycle")
     ax[1].plot(d["net_traj"][:, 0], d["net_traj"][:, 1], "C0", lw=0.7, label="network")
     ax[1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- two populations
@@ -474,9 +477,7 @@ def plot_two_populations(fd: FigureData, path: Path) -> None:
     for k, kind in d["fps"]:
         mk, c = _MARKERS.get(kind, ("s", "C1"))
         ax.plot(k[0], k[1], mk, mfc=c, mec="k", ms=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- approximation
@@ -526,9 +527,7 @@ def plot_approximation(fd: FigureData, path: Path) -> None:
     _flow_panel(ax[1], k, k, d["target"], "target (Hopf)")
     for i, (p, F) in enumerate(zip(d["pops"], d["flows"], strict=True)):
         _flow_panel(ax[i + 2], k, k, F, f"P = {p}")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 FIGURES: tuple[FigureSpec, ...] = (

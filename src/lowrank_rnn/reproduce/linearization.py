@@ -28,7 +28,14 @@ from lowrank_rnn.linearize import (
     relation_residuals,
 )
 from lowrank_rnn.network import LowRankRNN
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Paper, Settings
+from lowrank_rnn.reproduce._core import (
+    Checks,
+    FigureData,
+    FigureSpec,
+    Paper,
+    Settings,
+    finish_figure,
+)
 from lowrank_rnn.sweep import run_sweep, sweep_options
 from lowrank_rnn.transfer import get_phi
 
@@ -145,9 +152,7 @@ def plot_relations(fd: FigureData, path: Path) -> None:
     ax.set_xlabel("Re λ")
     ax.set_ylabel("Im λ")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 def compute_context(settings: Settings) -> FigureData:
@@ -214,9 +219,7 @@ def plot_context(fd: FigureData, path: Path) -> None:
     ax[0, 0].legend(fontsize=7)
     for axi in ax[1]:
         axi.set_xlabel("unit")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 FIGURES: tuple[FigureSpec, ...] = (

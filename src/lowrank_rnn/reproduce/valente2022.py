@@ -42,7 +42,14 @@ from lowrank_rnn.lds import (
     sample_rnn,
 )
 from lowrank_rnn.lds_fit import compare_heldout, sample_nonlinear_network
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Paper, Settings
+from lowrank_rnn.reproduce._core import (
+    Checks,
+    FigureData,
+    FigureSpec,
+    Paper,
+    Settings,
+    finish_figure,
+)
 
 KEY = "valente2022"
 CITATION = (
@@ -146,9 +153,7 @@ def plot_conversion(fd: FigureData, path: Path) -> None:
     axes[1].set_xlabel("RNN rank R")
     axes[1].set_ylabel("LDS latent dimension")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 # ------------------------------------------------------------------------------- nonmarkov
@@ -308,9 +313,7 @@ def plot_nonmarkov(fd: FigureData, path: Path) -> None:
     axes[1].axvline(d["gap_rate"], color="C3", label="theory rate")
     axes[1].set_xlabel("log-lik LDS − RNN per step (nats)")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------- limits
@@ -423,9 +426,7 @@ def plot_limits(fd: FigureData, path: Path) -> None:
     axes[1].loglog(d["units"], ref, "k:", label="∝ 1/N")
     axes[1].set_xlabel("observed units N")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------- fitting
@@ -529,9 +530,7 @@ def plot_fitting(fd: FigureData, path: Path) -> None:
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylabel("held-out log-lik − Gaussian (nats/step)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 FIGURES: tuple[FigureSpec, ...] = (

@@ -38,7 +38,7 @@ from lowrank_rnn.connectivity import (
 )
 from lowrank_rnn.latent import rank_one_kappa_rec
 from lowrank_rnn.network import LowRankRNN
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings
+from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings, finish_figure
 from lowrank_rnn.simulate import simulate
 from lowrank_rnn.spectrum import (
     edge_bias,
@@ -216,9 +216,7 @@ def plot_fig4(fd: FigureData, path: Path) -> None:
     ax[2].set_xlabel("bulk radius")
     ax[2].set_ylabel("participation ratio")
     ax[2].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 # =========================================================================== Fig 5
@@ -414,9 +412,7 @@ def plot_fig5(fd: FigureData, path: Path) -> None:
     ax[2].set_xscale("log")
     ax[2].set_xlabel("N (C fixed)")
     ax[2].set_ylabel("|kappa_r|")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 # =========================================================================== Fig 6
@@ -588,9 +584,7 @@ def plot_fig6(fd: FigureData, path: Path) -> None:
         a.set_ylabel("P(readout > 0)")
         a.set_title(title, fontsize=9)
         a.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 FIGURES: tuple[FigureSpec, ...] = (

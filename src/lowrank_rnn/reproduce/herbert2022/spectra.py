@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lowrank_rnn.connectivity import gaussian_matrix, rank_one_network
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings
+from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings, finish_figure
 from lowrank_rnn.spectrum import (
     edge_bias,
     edge_sd,
@@ -161,9 +161,7 @@ def plot_fig1(fd: FigureData, path: Path) -> None:
     axes[4].set(xlabel="sparsity 1 - C/N", ylabel="R", title="E")
     for ax in axes[2:]:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=90)
-    plt.close(fig)
+    finish_figure(fig, path, dpi=90)
 
 
 # --------------------------------------------------------------------------- Fig 2
@@ -248,9 +246,7 @@ def plot_fig2(fd: FigureData, path: Path) -> None:
     axes[4].set(xlabel="N", title=f"D: C = {d['c_fix']}")
     for ax in axes[2:]:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=90)
-    plt.close(fig)
+    finish_figure(fig, path, dpi=90)
 
 
 # --------------------------------------------------------------------------- Fig 3
@@ -353,9 +349,7 @@ def plot_fig3(fd: FigureData, path: Path) -> None:
     axes[3].set_title("D: σ² = 0.05")
     for ax in axes[1:]:
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=90)
-    plt.close(fig)
+    finish_figure(fig, path, dpi=90)
 
 
 FIGURES: tuple[FigureSpec, ...] = (

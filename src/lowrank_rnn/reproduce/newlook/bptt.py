@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings
+from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings, finish_figure
 from lowrank_rnn.sweep import run_sweep, sweep_options
 
 __all__ = ["FIGURES", "compute_fig5", "fig5_point", "plot_fig5"]
@@ -317,9 +317,7 @@ def plot_fig5(fd: FigureData, path: Path) -> None:
         axes[1, j].set_title(f"{task}: BPTT training loss")
         plot_test_mse_by_size(axes[2, j], d["summary"])
         axes[2, j].set_title(f"{task}: test MSE")
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    finish_figure(fig, path)
 
 
 FIGURES: tuple[FigureSpec, ...] = (

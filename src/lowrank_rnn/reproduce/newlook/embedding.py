@@ -31,19 +31,11 @@ from lowrank_rnn.odes import (
     limit_cycle,
     reference_trajectory,
 )
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings
+from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings, finish_figure
 
 __all__ = ["FIGURES"]
 
 PAPER = "newlook"
-
-
-def _finish(fig, path: Path) -> None:  # noqa: ANN001 - matplotlib figure
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +133,7 @@ def plot_fig1(fd: FigureData, path: Path) -> None:
     for a in ax[:, 2]:
         a.set_xlabel("t")
         a.set_ylabel("z")
-    _finish(fig, path)
+    finish_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,7 +205,7 @@ def plot_fig2(fd: FigureData, path: Path) -> None:
     ax[3].set_xlabel("t")
     ax[3].legend(fontsize=7)
     ax[3].set_title("E: target vs simulated network")
-    _finish(fig, path)
+    finish_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,7 +274,7 @@ def plot_fig3(fd: FigureData, path: Path) -> None:
     ax[2].plot(d["t"], d["z_net"].T)
     ax[2].set_title("5-neuron network, simulated")
     ax[2].set_xlabel("t")
-    _finish(fig, path)
+    finish_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,7 +427,7 @@ def plot_fig4(fd: FigureData, path: Path) -> None:
         ax[0, k].set_xlabel("t")
         ax[0, k].set_ylabel("z")
     ax[1, 0].legend(fontsize=7)
-    _finish(fig, path)
+    finish_figure(fig, path)
 
 
 FIGURES: tuple[FigureSpec, ...] = (
