@@ -28,6 +28,7 @@ import numpy as np
 from lowrank_rnn._validate import RngLike, as_rng, check_choice, check_int, check_real
 from lowrank_rnn.fit.regression import (
     apply_phi,
+    check_spreads,
     grid_points,
     latent_coordinates,
     sample_basis,
@@ -213,12 +214,7 @@ class SmallestRNN:
         check_choice("basis", self.basis, ("grid", "uniform", "gaussian"))
         check_choice("phi", self.phi, ("tanh", "relu"))
         check_choice("decay", self.decay, ("fit", "fixed"))
-        for name in ("m_std", "i_std"):
-            val = getattr(self, name)
-            if isinstance(val, str):
-                check_choice(name, val, ("auto",))
-            else:
-                check_real(name, val, minimum=0.0, min_inclusive=False)
+        check_spreads(self)
         as_rng(self.random_state, "random_state")
 
     def fit(

@@ -451,6 +451,16 @@ def _solve_normal(
 # ---------------------------------------------------------------------------------------------
 # the estimator
 # ---------------------------------------------------------------------------------------------
+def check_spreads(est: Any) -> None:
+    """Validate an estimator's ``m_std`` and ``i_std``: ``'auto'`` or a real > 0."""
+    for name in ("m_std", "i_std"):
+        val = getattr(est, name)
+        if isinstance(val, str):
+            check_choice(name, val, ("auto",))
+        else:
+            check_real(name, val, minimum=0.0, min_inclusive=False)
+
+
 def _as_points(name: str, value: Any, last: int) -> tuple[np.ndarray, tuple[int, ...]]:
     """Flatten ``(n,)``, ``(n, last)`` or ``(batch, time, last)`` to ``(n_points, last)``."""
     arr = check_array(name, value).astype(float, copy=False)
@@ -564,12 +574,7 @@ class ODEEmbedding:
         check_choice("inputs", self.inputs, INPUT_MODES)
         check_real("ridge", self.ridge, minimum=0.0)
         check_choice("phi", self.phi, _PHIS)
-        for name in ("m_std", "i_std"):
-            val = getattr(self, name)
-            if isinstance(val, str):
-                check_choice(name, val, ("auto",))
-            else:
-                check_real(name, val, minimum=0.0, min_inclusive=False)
+        check_spreads(self)
         check_real("v0", self.v0, minimum=0.0, min_inclusive=False)
         check_int("n_inputs", self.n_inputs, minimum=1)
         check_choice("solver", self.solver, SOLVERS)
