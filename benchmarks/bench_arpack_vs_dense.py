@@ -5,7 +5,7 @@ C = 200 non-zeros per column, sigma^2 = 0.09 and sigma_mn = 0.008: the parameter
 (outlier C sigma_mn = 1.6, eq 13, next to the bulk of radius about sqrt(C) sigma^2 = 1.27,
 eq 14 — a harder case for ARPACK than a far outlier).
 
-* ARPACK: ``lowrank_rnn.spectrum.outliers(net, k=1)`` on the :class:`LowRankRNN` (builds the
+* ARPACK: ``lowrank_rnn.theory.spectrum.outliers(net, k=1)`` on the :class:`LowRankRNN` (builds the
   CSR of values from the mask, then ``scipy.sparse.linalg.eigs``, default tolerance 1e-10);
   timed from a fresh copy of the network so that the CSR build is included; median of 3.
 * dense: ``numpy.linalg.eigvals`` on ``net.to_dense()`` (densifying is timed separately and not
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     import numpy as np  # after the thread settings
 
     from lowrank_rnn.connectivity import rank_one_network
-    from lowrank_rnn.spectrum import outliers, theory_bulk_radius, theory_outlier
+    from lowrank_rnn.theory.spectrum import outliers, theory_bulk_radius, theory_outlier
 
     n, c = args.n_neurons, args.c
     load_before = os.getloadavg()

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from lowrank_rnn.fit.regression import ODEEmbedding
-from lowrank_rnn.odes import limit_cycle
+from lowrank_rnn.fit.targets import limit_cycle
 
 
 def _best_of(fn, repeats: int) -> tuple[float, object]:

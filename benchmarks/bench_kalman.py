@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from lowrank_rnn.lds import LatentLDS, lds_log_likelihood, sample_lds
-from lowrank_rnn.lds_fit import fit_lds_em
+from lowrank_rnn.fit.lds import fit_lds_em
+from lowrank_rnn.models.lds import LatentLDS, lds_log_likelihood, sample_lds
 
 
 def textbook_loglik(lds: LatentLDS, y: np.ndarray) -> float:

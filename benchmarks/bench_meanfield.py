@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
-from lowrank_rnn.meanfield import GaussianMixture, flow_field, latent_trajectory
 from lowrank_rnn.simulate import latent_projection, simulate
+from lowrank_rnn.theory.meanfield import GaussianMixture, flow_field, latent_trajectory
 
 
 def random_mixture(P: int, rng: np.random.Generator) -> GaussianMixture:

@@ -54,7 +54,7 @@ def worker(method: str, n_neurons: int) -> dict:
     """Build the matrix and find its outlier in this process; return timings and memory."""
     import numpy as np
 
-    from lowrank_rnn.spectrum import theory_bulk_radius, theory_outlier, theory_outlier_sd
+    from lowrank_rnn.theory.spectrum import theory_bulk_radius, theory_outlier, theory_outlier_sd
 
     start_gb = _peak_gb()
     start_cpu = _cpu_s()
@@ -71,7 +71,7 @@ def worker(method: str, n_neurons: int) -> dict:
         gather = dtype
     else:
         from lowrank_rnn.connectivity import rank_one_network
-        from lowrank_rnn.spectrum import outliers
+        from lowrank_rnn.theory.spectrum import outliers
 
         net = rank_one_network(n_neurons, SIGMA2, SIGMA_MN, c=C, rescaled=True, rng=SEED)
         net.sparse_connectivity()  # the CSR of values is part of the build

@@ -75,7 +75,8 @@ def main() -> None:
 
     from distributed import LocalCluster
 
-    from lowrank_rnn.sweep import WORKER_ENV, gaussian_radius_point, run_sweep
+    from lowrank_rnn.reproduce.herbert2022.points import gaussian_radius_point
+    from lowrank_rnn.sweep import WORKER_ENV, run_sweep
 
     grid = {"sparsity": [float(s) for s in np.round(np.linspace(0.0, 0.95, args.levels), 4)]}
     fixed = {"n_neurons": args.n_neurons, "g": 1.0}

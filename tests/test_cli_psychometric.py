@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lowrank_rnn.cli import app, main
-from lowrank_rnn.spectrum import (
+from lowrank_rnn.theory.spectrum import (
     edge_bias,
     edge_sd,
     theory_bulk_radius_profile,

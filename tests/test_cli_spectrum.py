@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lowrank_rnn.cli import main
-from lowrank_rnn.spectrum import theory_bulk_radius, theory_outlier, theory_outlier_sd
+from lowrank_rnn.theory.spectrum import theory_bulk_radius, theory_outlier, theory_outlier_sd
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from lowrank_rnn.cli import main
-from lowrank_rnn.spectrum import theory_outlier_sd
-from lowrank_rnn.sweep import gaussian_radius_point, load_sweep
+from lowrank_rnn.reproduce.herbert2022.points import gaussian_radius_point
+from lowrank_rnn.sweep import load_sweep
+from lowrank_rnn.theory.spectrum import theory_outlier_sd
 
 
 def run_cli(args, capsys):

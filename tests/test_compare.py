@@ -7,7 +7,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from lowrank_rnn.compare import (  # noqa: E402
+from lowrank_rnn.fit.bptt import masked_mse  # noqa: E402
+from lowrank_rnn.fit.compare import (  # noqa: E402
     closed_form_decision,
     closed_form_flipflop,
     compare,
@@ -15,7 +16,6 @@ from lowrank_rnn.compare import (  # noqa: E402
     summarize,
     with_tonic_input,
 )
-from lowrank_rnn.fit.bptt import masked_mse  # noqa: E402
 from lowrank_rnn.simulate import simulate  # noqa: E402
 from lowrank_rnn.tasks import flipflop_trials  # noqa: E402
 

@@ -8,14 +8,6 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 
 from lowrank_rnn.connectivity import low_rank_network
-from lowrank_rnn.fixedpoints import (
-    classify,
-    find_latent_fixed_points,
-    network_fixed_point,
-    network_jacobian_eigenvalues,
-    reduced_matrix,
-)
-from lowrank_rnn.meanfield import GaussianMixture
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.reproduce.beiran2021 import (
     fixed_point_tolerance,
@@ -23,6 +15,14 @@ from lowrank_rnn.reproduce.beiran2021 import (
     two_population_mixture,
 )
 from lowrank_rnn.simulate import latent_projection, simulate
+from lowrank_rnn.theory.fixedpoints import (
+    classify,
+    find_latent_fixed_points,
+    network_fixed_point,
+    network_jacobian_eigenvalues,
+    reduced_matrix,
+)
+from lowrank_rnn.theory.meanfield import GaussianMixture
 
 
 def gain(variance: float) -> float:

@@ -12,7 +12,7 @@ from scipy.sparse.linalg import eigs
 from lowrank_rnn import large
 from lowrank_rnn.connectivity import fixed_degree_indices, rank_one_loadings
 from lowrank_rnn.large import FixedDegreeRankOne, fixed_degree_indices_parallel
-from lowrank_rnn.spectrum import theory_bulk_radius, theory_outlier, theory_outlier_sd
+from lowrank_rnn.theory.spectrum import theory_bulk_radius, theory_outlier, theory_outlier_sd
 
 
 def reference_dense(m: np.ndarray, n: np.ndarray, idx: np.ndarray, scale: float) -> np.ndarray:
@@ -332,3 +332,24 @@ def test_products_reject_wrong_shape() -> None:
     for f, v in itertools.product((P.matvec, P.rmatvec), (np.ones(9), np.ones((10, 2)))):
         with pytest.raises(ValueError, match="v"):
             f(v)
+
+
+def test_fixed_degree_network_is_accepted_where_a_network_is():
+    """measure_spectrum, outliers and simulate take a FixedDegreeRankOne and give what its
+    LowRankRNN form (same matrix through a CSR mask) gives; the dense matrices agree exactly."""
+    from lowrank_rnn.simulate import simulate
+    from lowrank_rnn.theory.spectrum import measure_spectrum, outliers
+
+    p = large.FixedDegreeRankOne.random(400, c=40, sigma2=0.09, sigma_mn=0.02, rng=3)
+    net = p.to_network()
+    np.testing.assert_array_equal(net.to_dense(), p.to_csr().toarray())
+    dense = measure_spectrum(p, method="dense")
+    ref = measure_spectrum(net, method="dense")
+    np.testing.assert_allclose(dense.eigenvalues, ref.eigenvalues, atol=1e-10)
+    # ARPACK on the gather products finds the dense outlier
+    assert abs(outliers(p, rng=0)[0] - ref.eigenvalues[0]) < 1e-8
+    assert abs(measure_spectrum(p, method="arpack", rng=0).outlier - ref.outlier) < 1e-8
+    x0 = np.random.default_rng(1).standard_normal((2, 400))
+    a = simulate(p, x0=x0, dt=0.1, n_steps=20)
+    b = simulate(net, x0=x0, dt=0.1, n_steps=20)
+    np.testing.assert_allclose(a.x, b.x, atol=1e-12)

@@ -5,15 +5,15 @@ import pytest
 from scipy.integrate import quad
 
 from lowrank_rnn.connectivity import rank_one_network
-from lowrank_rnn.latent import (
-    gaussian_mean,
+from lowrank_rnn.simulate import simulate
+from lowrank_rnn.theory.latent import (
     integrate_rank_one_latent,
     mean_phi_prime,
     rank_one_fixed_points,
     rank_one_kappa_rec,
     rank_one_latent_rhs,
 )
-from lowrank_rnn.simulate import simulate
+from lowrank_rnn.theory.meanfield import gaussian_averages
 
 
 def _quad_mean(f, delta):
@@ -23,10 +23,20 @@ def _quad_mean(f, delta):
 
 
 @pytest.mark.parametrize("delta", [0.0, 0.3, 2.0, 8.9, 25.0, 400.0])
-def test_gauss_hermite_matches_adaptive_quadrature(delta):
+def test_closure_gain_matches_adaptive_quadrature(delta):
     fp = lambda x: 1 - np.tanh(x) ** 2  # noqa: E731
     assert abs(mean_phi_prime(delta) - _quad_mean(fp, delta)) < 1e-6
-    assert abs(gaussian_mean(np.tanh, delta) - 0.0) < 1e-12  # odd function
+    assert abs(gaussian_averages("tanh", 0.0, delta, orders=(0,))[0]) < 1e-12  # odd function
+
+
+@pytest.mark.parametrize("delta", [0.01, 0.3, 2.0, 25.0])
+def test_relu_gain_matches_adaptive_quadrature(delta):
+    # ReLU' is a step: E[step(sqrt(Delta) xi)] = 1/2 for every Delta > 0 (quadrature of the step
+    # on its two halves, the discontinuity at a break point)
+    s = np.sqrt(delta)
+    half = quad(lambda z: float(s * z > 0) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi), 0, np.inf,
+                epsabs=1e-13)[0]
+    assert abs(mean_phi_prime(delta, "relu") - half) < 1e-9
 
 
 def test_linear_phi_closure_is_exact():
@@ -93,4 +103,4 @@ def test_bad_input():
     with pytest.raises(ValueError, match="inputs"):
         integrate_rank_one_latent(0.1, 1.0, 0.5, dt=0.1, n_steps=3, inputs=np.zeros(2))
     with pytest.raises(ValueError, match="delta"):
-        gaussian_mean(np.tanh, -1.0)
+        mean_phi_prime(-1.0)

@@ -1,4 +1,4 @@
-"""Tests of lowrank_rnn.lds against independent answers (dense references and closed forms)."""
+"""Tests of lowrank_rnn.models.lds against independent answers (dense references, closed forms)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from lowrank_rnn.lds import (
+from lowrank_rnn.models.lds import (
     LatentLDS,
     LinearLowRankRNN,
     best_rnn_approximation,

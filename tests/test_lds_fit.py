@@ -1,4 +1,4 @@
-"""Tests of lowrank_rnn.lds_fit: reduced-rank regression, RTS smoother, EM."""
+"""Tests of lowrank_rnn.fit.lds: reduced-rank regression, RTS smoother, EM."""
 
 from __future__ import annotations
 
@@ -6,19 +6,19 @@ import numpy as np
 import pytest
 from scipy.linalg import subspace_angles
 
-from lowrank_rnn.lds import (
-    LatentLDS,
-    LinearLowRankRNN,
-    lds_log_likelihood,
-    sample_lds,
-    sample_rnn,
-)
-from lowrank_rnn.lds_fit import (
+from lowrank_rnn.fit.lds import (
     LDSEM,
     ReducedRankRNN,
     fit_lds_em,
     fit_rnn_rrr,
     rts_smoother,
+)
+from lowrank_rnn.models.lds import (
+    LatentLDS,
+    LinearLowRankRNN,
+    lds_log_likelihood,
+    sample_lds,
+    sample_rnn,
 )
 
 

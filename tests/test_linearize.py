@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 
-from lowrank_rnn.linearize import (
+from lowrank_rnn.reproduce.linearization import random_fixed_point
+from lowrank_rnn.theory.linearize import (
     activation_field,
     activity_field,
     context_example,
@@ -15,7 +16,6 @@ from lowrank_rnn.linearize import (
     map_eigenvectors,
     relation_residuals,
 )
-from lowrank_rnn.reproduce.linearization import random_fixed_point
 from lowrank_rnn.transfer import get_phi
 
 

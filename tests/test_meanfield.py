@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 from scipy.integrate import quad, solve_ivp
 
-from lowrank_rnn.meanfield import (
+from lowrank_rnn.fit.populations import (
+    cycle_statistics,
+    fit_sequence,
+    hopf_target,
+    rotational_cycle_theory,
+    rotational_mixture,
+    simulate_cycle,
+)
+from lowrank_rnn.reproduce.beiran2021 import slope_with_error, two_population_mixture
+from lowrank_rnn.simulate import latent_projection, simulate
+from lowrank_rnn.theory.meanfield import (
     GaussianMixture,
     effective_circuit,
     flow_field,
@@ -17,16 +27,6 @@ from lowrank_rnn.meanfield import (
     latent_vector_field,
     nullclines,
 )
-from lowrank_rnn.meanfield_fit import (
-    cycle_statistics,
-    fit_sequence,
-    hopf_target,
-    rotational_cycle_theory,
-    rotational_mixture,
-    simulate_cycle,
-)
-from lowrank_rnn.reproduce.beiran2021 import slope_with_error, two_population_mixture
-from lowrank_rnn.simulate import latent_projection, simulate
 
 
 def random_mixture(rng: np.random.Generator, P: int = 3, R: int = 2, K: int = 1,
@@ -358,7 +358,7 @@ def test_one_population_rank_one_matches_latent_module(phi):
     (ReLU is left out: there the module averages the step function phi' by Gauss-Hermite
     quadrature, which is accurate only to ~1%; the closed form Phi(mu / s) is tested above.)
     """
-    latent = pytest.importorskip("lowrank_rnn.latent")
+    latent = pytest.importorskip("lowrank_rnn.theory.latent")
     s2, smn, snI, smI, sI2 = 1.7, 0.9, 0.4, 0.3, 0.8
     cov = np.array([[s2, smn, smI], [smn, s2, snI], [smI, snI, sI2]])
     mix = GaussianMixture.single(cov, rank=1, phi=phi)

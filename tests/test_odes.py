@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lowrank_rnn.odes import (
+from lowrank_rnn.fit.targets import (
     ODES,
     get_ode,
     inverted_quadratic,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lowrank_rnn.fit.omp import SmallestRNN, omp_select
-from lowrank_rnn.odes import bistable
+from lowrank_rnn.fit.targets import bistable
 
 
 def _reference_omp(Z, G, B, k):

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import lowrank_rnn.reproduce as reproduce_mod
-from lowrank_rnn.report import render_html, write_report
 from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Paper, Settings
+from lowrank_rnn.reproduce.report import render_html, write_report
 
 
 # --------------------------------------------------------------------------- a toy paper

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lowrank_rnn.connectivity import gaussian_matrix, rank_one_network
-from lowrank_rnn.spectrum import (
+from lowrank_rnn.theory.spectrum import (
     bulk_radius,
     edge_bias,
     eigenvalues,

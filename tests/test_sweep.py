@@ -12,12 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lowrank_rnn.sweep import (
-    gaussian_radius_point,
-    load_sweep,
-    run_sweep,
-    sweep_options,
-)
+from lowrank_rnn.reproduce._core import sweep_options
+from lowrank_rnn.reproduce.herbert2022.points import gaussian_radius_point
+from lowrank_rnn.sweep import load_sweep, run_sweep
 
 
 # --------------------------------------------------------------------------- point functions

@@ -4,7 +4,7 @@ The core objects:
 
 - :class:`~lowrank_rnn.network.LowRankRNN` — the network structure (immutable dataclass of arrays)
 - :mod:`lowrank_rnn.connectivity` — builders (Gaussian, low-rank loadings, mixtures, sparsity)
-- :mod:`lowrank_rnn.spectrum` — eigenvalues, ARPACK outliers, bulk radius, theory
+- :mod:`lowrank_rnn.theory.spectrum` — eigenvalues, ARPACK outliers, bulk radius, theory
 - :func:`lowrank_rnn.simulate.simulate` — one entry point for batched integration
 """
 

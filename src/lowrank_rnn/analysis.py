@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lowrank_rnn._validate import RngLike, as_rng, check_array, check_int, check_real
-from lowrank_rnn.spectrum import spectral_regime, theory_bulk_radius, theory_outlier
+from lowrank_rnn.theory.spectrum import spectral_regime, theory_bulk_radius, theory_outlier
 from lowrank_rnn.transfer import get_phi
 
 __all__ = [

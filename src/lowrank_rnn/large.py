@@ -49,6 +49,7 @@ from lowrank_rnn._validate import (
     check_real,
 )
 from lowrank_rnn.connectivity import fixed_degree_indices, rank_one_loadings
+from lowrank_rnn.network import LowRankRNN
 
 __all__ = [
     "FixedDegreeRankOne",
@@ -362,6 +363,11 @@ class FixedDegreeRankOne:
         return int(self.idx.shape[1])
 
     @property
+    def rank(self) -> int:
+        """Rank of the low-rank factor ``m n^T`` (1)."""
+        return 1
+
+    @property
     def shape(self) -> tuple[int, int]:
         """``(N, N)``."""
         return (self.n_neurons, self.n_neurons)
@@ -554,6 +560,21 @@ class FixedDegreeRankOne:
         cols = self._storage_columns(0, size)
         data = (self.scale * self.m[rows]) * self.n[cols]
         return sp.csr_array(sp.coo_array((data, (rows, cols)), shape=(size, size)))
+
+    def to_network(self, *, tau: float = 1.0, phi: str = "tanh") -> LowRankRNN:
+        """The same connectivity as a :class:`~lowrank_rnn.network.LowRankRNN` with a CSR mask.
+
+        ``J = scale * X ⊙ m n^T`` with ``M = m[:, None]``, ``N = n[:, None]`` and X the 0/1
+        mask of this matrix's non-zeros. The mask costs ``12 N C`` bytes (CSR of float64 ones
+        with int32 indices) on top of the ``4 N C`` of ``idx``: what :func:`simulate` needs
+        (its sparse kernels run on CSR), not what the ARPACK outlier at N = 10^7 needs.
+        """
+        size = self.n_neurons
+        rows = self.idx.reshape(-1)
+        cols = self._storage_columns(0, size)
+        mask = sp.csr_array(sp.coo_array((np.ones(rows.size), (rows, cols)), shape=self.shape))
+        return LowRankRNN(M=self.m[:, None], N=self.n[:, None], mask=mask, scale=self.scale,
+                          tau=tau, phi=phi)
 
     # ------------------------------------------------------------------ spectrum
     def outlier(

@@ -41,7 +41,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from lowrank_rnn._validate import RngLike, as_rng, check_choice, check_int, check_real
-from lowrank_rnn.large import default_threads
+from lowrank_rnn.large import FixedDegreeRankOne, default_threads
 from lowrank_rnn.network import DENSE_LIMIT, LowRankRNN
 from lowrank_rnn.transfer import get_phi
 
@@ -257,7 +257,9 @@ def simulate(
 
     Parameters
     ----------
-    net : LowRankRNN
+    net : LowRankRNN or FixedDegreeRankOne
+        A :class:`~lowrank_rnn.large.FixedDegreeRankOne` runs as its
+        :meth:`~lowrank_rnn.large.FixedDegreeRankOne.to_network` (tanh, tau = 1).
     inputs : ndarray, shape (batch, time, d_in), optional
         ``u_k`` used at step k (step k goes from ``t = k dt`` to ``(k+1) dt``).
     x0 : ndarray, shape (N,) or (batch, N), optional
@@ -298,6 +300,8 @@ def simulate(
     Trajectory
         ``x`` of shape ``(batch, n_steps // save_every + 1, N)``.
     """
+    if isinstance(net, FixedDegreeRankOne):
+        net = net.to_network()
     check_choice("backend", backend, BACKENDS)
     try:
         dtype = np.dtype(dtype)

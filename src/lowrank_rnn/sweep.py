@@ -18,14 +18,14 @@ source), the package version, every parameter and the seed. Rerunning an interru
 recomputes exactly the points whose key changed. The assembled dataset is written to
 ``DIR/dataset.zarr`` (read it back with :func:`load_sweep` or ``xarray.open_zarr``).
 
-Point functions registered for the ``lowrank-rnn sweep`` command are listed in
-:data:`SWEEP_FUNCTIONS`.
+The engine holds no paper-specific code: the reproduce figures' point functions live beside their
+paper (e.g. :mod:`lowrank_rnn.reproduce.herbert2022.points`), and the names the ``lowrank-rnn
+sweep`` command accepts are resolved in :mod:`lowrank_rnn.commands.sweep`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import itertools
 import json
@@ -50,18 +50,11 @@ from lowrank_rnn._validate import check_int
 if TYPE_CHECKING:  # pragma: no cover
     import xarray
 
-    from lowrank_rnn.reproduce._core import Settings
-
 __all__ = [
-    "SWEEP_FUNCTIONS",
+    "SWEEP_DIR_ENV",
     "SweepPoint",
-    "gaussian_radius_point",
-    "get_sweep_function",
     "load_sweep",
-    "rank_one_spectrum_point",
     "run_sweep",
-    "sweep_arrays",
-    "sweep_options",
 ]
 
 #: Seconds to wait for an existing Dask scheduler before giving up.
@@ -739,160 +732,3 @@ def load_sweep(store: str | os.PathLike[str]) -> xarray.Dataset:
         raise ValueError(f"store={str(store)!r}: no finished sweep there ({path.name} is missing)")
     with xr.open_zarr(path, consolidated=False) as ds:
         return ds.load()
-
-
-def sweep_options(settings: Settings, name: str | None = None) -> dict[str, Any]:
-    """The keyword arguments of :func:`run_sweep` for a reproduce figure.
-
-    Quick mode runs serially and silently in-process. Full mode runs on
-    ``settings.scheduler`` or a local cluster of ``settings.workers`` processes, with a progress
-    bar; when the environment variable :data:`SWEEP_DIR_ENV` names a directory and ``name`` is
-    given, the sweep is stored (and resumable) in ``$LOWRANK_RNN_SWEEP_DIR/<name>``.
-
-    Examples
-    --------
-    >>> ds = run_sweep(point, grid, seeds, fixed=fixed, **sweep_options(settings, "fig1c"))
-    """
-    if settings.quick:
-        return {"workers": 0, "progress": False}
-    opts: dict[str, Any] = {"scheduler": settings.scheduler, "workers": settings.workers,
-                            "progress": True}
-    root = os.environ.get(SWEEP_DIR_ENV)
-    if root and name:
-        opts["store"] = Path(root) / name
-    return opts
-
-
-
-def sweep_arrays(
-    func: Callable[..., Mapping[str, Any]],
-    grid: Mapping[str, Sequence[Any]],
-    seeds: Sequence[int],
-    *,
-    settings: Settings,
-    name: str,
-    fixed: Mapping[str, Any] | None = None,
-) -> dict[str, np.ndarray]:
-    """A reproduce figure's sweep: :func:`run_sweep` with :func:`sweep_options`, as plain arrays.
-
-    NumPy scalars in ``grid`` are turned into Python ones (the grid must be plain values).
-
-    Returns
-    -------
-    dict of output name -> ndarray, shape ``(*grid sizes, len(seeds), *output shape)``
-    """
-    plain = {k: [v.item() if hasattr(v, "item") else v for v in vals] for k, vals in grid.items()}
-    ds = run_sweep(func, plain, list(seeds), fixed=dict(fixed or {}),
-                   **sweep_options(settings, name))
-    order = [*plain, "seed"]
-    return {k: np.asarray(ds[k].transpose(*order, ...).values) for k in ds.data_vars}
-
-# --------------------------------------------------------------------------- registered functions
-def gaussian_radius_point(
-    n_neurons: int, g: float = 1.0, sparsity: float = 0.0, c: int = 0, seed: int = 0
-) -> dict[str, float]:
-    """Spectral radius of a sparse full-rank Gaussian matrix (Herbert & Ostojic 2022, Fig 1C–E).
-
-    ``J_ij ~ N(0, g^2/N)`` kept with probability ``1 - s``, or exactly ``c`` per column when
-    ``c > 0`` (eq 2); all eigenvalues by dense ``eigvals``; theory ``R = g sqrt(p)`` (eq 6).
-
-    Returns
-    -------
-    dict with ``radius`` (largest eigenvalue modulus) and ``theory_radius``.
-    """
-    import scipy.sparse as sp
-
-    from lowrank_rnn.connectivity import gaussian_matrix
-    from lowrank_rnn.spectrum import theory_gaussian_radius
-
-    kw: dict[str, Any] = {"sparsity": sparsity if sparsity else None,
-                          "c": int(c) if c else None}
-    j = gaussian_matrix(int(n_neurons), g, rng=seed, **kw)
-    if sp.issparse(j):
-        j = j.toarray()
-    ev = np.linalg.eigvals(j)
-    return {
-        "radius": float(np.abs(ev).max()),
-        "theory_radius": float(theory_gaussian_radius(g, n_neurons=int(n_neurons), **kw)),
-    }
-
-
-def rank_one_spectrum_point(
-    n_neurons: int,
-    sigma2: float,
-    sigma_mn: float,
-    sparsity: float = 0.0,
-    c: int = 0,
-    rescaled: bool = False,
-    g: float = 0.0,
-    method: str = "auto",
-    seed: int = 0,
-) -> dict[str, float]:
-    """Outlier and bulk radius of a sparse rank-one network and theory (Herbert & Ostojic Figs 2-3).
-
-    ``J = X ⊙ m n^T / N`` (eq 7–11) or ``X ⊙ m n^T`` (``rescaled``, eq 12–14), plus ``g`` chi.
-    ``sparsity=0`` and ``c=0`` mean "not sparsified" (``c > 0`` keeps C entries per column).
-
-    Returns
-    -------
-    dict with ``outlier`` (largest real part), ``bulk_radius`` (largest modulus once the
-    outlier is removed), ``max_modulus`` (largest modulus of all: the bulk radius when the
-    outlier lies inside the bulk), ``theory_outlier``, ``theory_bulk_radius``.
-    """
-    from lowrank_rnn.connectivity import rank_one_network
-    from lowrank_rnn.spectrum import (
-        measure_spectrum,
-        theory_bulk_radius,
-        theory_gaussian_radius,
-        theory_outlier,
-        theory_total_radius,
-    )
-
-    kw: dict[str, Any] = {
-        "sparsity": sparsity if sparsity else None,
-        "c": int(c) if c else None,
-    }
-    net = rank_one_network(int(n_neurons), sigma2, sigma_mn, rescaled=bool(rescaled), g=g,
-                           rng=seed, **kw)
-    res = measure_spectrum(net, method=method, rng=seed)
-    th_bulk = theory_total_radius(
-        theory_bulk_radius(sigma2, n_neurons=n_neurons, rescaled=rescaled, **kw),
-        theory_gaussian_radius(g, n_neurons=n_neurons, **kw),
-    )
-    return {
-        "outlier": res.outlier,
-        "bulk_radius": res.bulk_radius,
-        "max_modulus": float(np.abs(res.eigenvalues).max()),
-        "theory_outlier": float(theory_outlier(sigma_mn, n_neurons=n_neurons,
-                                               rescaled=rescaled, **kw)),
-        "theory_bulk_radius": float(th_bulk),
-    }
-
-
-#: Point functions the ``lowrank-rnn sweep`` command can run, by name.
-SWEEP_FUNCTIONS: dict[str, Callable[..., Mapping[str, Any]]] = {
-    "gaussian_radius": gaussian_radius_point,
-    "rank_one_spectrum": rank_one_spectrum_point,
-}
-
-
-def get_sweep_function(name: str) -> Callable[..., Mapping[str, Any]]:
-    """The registered point function called ``name`` (see :data:`SWEEP_FUNCTIONS`), or a
-    ``'module:function'`` path to any importable function."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"function={name!r}: expected a registered name or 'module:function'")
-    if name in SWEEP_FUNCTIONS:
-        return SWEEP_FUNCTIONS[name]
-    if ":" in name:
-        mod, _, attr = name.partition(":")
-        try:
-            obj = getattr(importlib.import_module(mod), attr)
-        except (ImportError, AttributeError) as err:
-            raise ValueError(f"function={name!r}: cannot import it ({err})") from None
-        if not callable(obj):
-            raise ValueError(f"function={name!r}: not callable")
-        return obj
-    raise ValueError(
-        f"function={name!r}: unknown sweep function; allowed: {', '.join(SWEEP_FUNCTIONS)} "
-        "or 'module:function'"
-    )

@@ -40,7 +40,7 @@ def compare_command(
 
     from lowrank_rnn._io import write_json_atomic
     from lowrank_rnn._validate import check_choice, check_int
-    from lowrank_rnn.compare import TASKS, compare, summarize
+    from lowrank_rnn.fit.compare import TASKS, compare, summarize
 
     check_choice("task", task, TASKS)
     check_int("seeds", seeds, minimum=1)

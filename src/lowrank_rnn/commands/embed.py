@@ -49,7 +49,7 @@ def embed_command(
     """
     from lowrank_rnn._validate import check_choice, check_int, check_real
     from lowrank_rnn.fit.regression import ODEEmbedding
-    from lowrank_rnn.odes import fitting_set, get_ode, network_trajectory_error
+    from lowrank_rnn.fit.targets import fitting_set, get_ode, network_trajectory_error
 
     t0 = time.perf_counter()
     target = get_ode(ode)

@@ -40,8 +40,8 @@ def psychometric_command(
     from lowrank_rnn._validate import check_choice, check_int, check_real
     from lowrank_rnn.analysis import psychometric_curve
     from lowrank_rnn.simulate import BACKENDS, simulate
-    from lowrank_rnn.spectrum import measure_spectrum, theory_bulk_radius_profile
     from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
+    from lowrank_rnn.theory.spectrum import measure_spectrum, theory_bulk_radius_profile
 
     t0 = time.perf_counter()
     n = check_int("n_neurons", n_neurons, minimum=4)

@@ -37,7 +37,7 @@ def spectrum_command(
 ) -> None:
     """Measure outlier and bulk radius of a (sparse) rank-one network against theory."""
     from lowrank_rnn.connectivity import rank_one_network
-    from lowrank_rnn.spectrum import (
+    from lowrank_rnn.theory.spectrum import (
         measure_spectrum,
         theory_bulk_radius,
         theory_gaussian_radius,

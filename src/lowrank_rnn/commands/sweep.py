@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import tomllib
 import typer
 
-__all__ = ["load_config", "register", "sweep_command"]
+__all__ = ["SWEEP_FUNCTIONS", "get_sweep_function", "load_config", "register", "sweep_command"]
 
 _TOP_KEYS = ("function", "seeds", "grid", "fixed", "run")
 _RUN_KEYS = ("store", "scheduler", "workers")
@@ -59,6 +61,34 @@ def _grid_values(name: str, spec: Any) -> list[Any]:
     return spec
 
 
+#: Point functions the ``lowrank-rnn sweep`` command can run, by name.
+SWEEP_FUNCTIONS: dict[str, str] = {
+    "gaussian_radius": "lowrank_rnn.reproduce.herbert2022.points:gaussian_radius_point",
+    "rank_one_spectrum": "lowrank_rnn.reproduce.herbert2022.points:rank_one_spectrum_point",
+}
+
+
+def get_sweep_function(name: str) -> Callable[..., Mapping[str, Any]]:
+    """The registered point function called ``name`` (see :data:`SWEEP_FUNCTIONS`), or a
+    ``'module:function'`` path to any importable function."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"function={name!r}: expected a registered name or 'module:function'")
+    name = SWEEP_FUNCTIONS.get(name, name)
+    if ":" in name:
+        mod, _, attr = name.partition(":")
+        try:
+            obj = getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError) as err:
+            raise ValueError(f"function={name!r}: cannot import it ({err})") from None
+        if not callable(obj):
+            raise ValueError(f"function={name!r}: not callable")
+        return obj
+    raise ValueError(
+        f"function={name!r}: unknown sweep function; allowed: {', '.join(SWEEP_FUNCTIONS)} "
+        "or 'module:function'"
+    )
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
     """Read and check a sweep TOML file.
 
@@ -67,8 +97,6 @@ def load_config(path: str | Path) -> dict[str, Any]:
     dict with ``func`` (callable), ``function`` (its name), ``grid``, ``seeds``, ``fixed`` and
     ``run`` (store, scheduler, workers defaults).
     """
-    from lowrank_rnn.sweep import get_sweep_function
-
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"config={str(path)!r}: no such file")

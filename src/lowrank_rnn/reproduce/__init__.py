@@ -112,7 +112,7 @@ def reproduce(
     atomically. ``on_figure(paper, figure, index, total)`` is called before each figure
     (for progress display).
     """
-    from lowrank_rnn.report import write_report
+    from lowrank_rnn.reproduce.report import write_report
 
     keys = validate_papers(papers)
     settings = settings or Settings()

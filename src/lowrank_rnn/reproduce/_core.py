@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 __all__ = [
     "Check",
@@ -24,6 +27,8 @@ __all__ = [
     "Paper",
     "Settings",
     "run_figure",
+    "sweep_arrays",
+    "sweep_options",
 ]
 
 
@@ -215,3 +220,57 @@ def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path
                     False)
         return FigureResult(paper.key, spec.name, spec.title, None, [row], {},
                             time.perf_counter() - t0, error=msg)
+
+
+# --------------------------------------------------------------------------- figure sweeps
+def sweep_options(settings: Settings, name: str | None = None) -> dict[str, Any]:
+    """The keyword arguments of :func:`lowrank_rnn.sweep.run_sweep` for a reproduce figure.
+
+    Quick mode runs serially and silently in-process. Full mode runs on
+    ``settings.scheduler`` or a local cluster of ``settings.workers`` processes, with a progress
+    bar; when the environment variable :data:`lowrank_rnn.sweep.SWEEP_DIR_ENV` names a
+    directory and ``name`` is given, the sweep is stored (and resumable) in
+    ``$LOWRANK_RNN_SWEEP_DIR/<name>``.
+
+    Examples
+    --------
+    >>> ds = run_sweep(point, grid, seeds, fixed=fixed, **sweep_options(settings, "fig1c"))
+    """
+    if settings.quick:
+        return {"workers": 0, "progress": False}
+    opts: dict[str, Any] = {"scheduler": settings.scheduler, "workers": settings.workers,
+                            "progress": True}
+    from lowrank_rnn.sweep import SWEEP_DIR_ENV
+
+    root = os.environ.get(SWEEP_DIR_ENV)
+    if root and name:
+        opts["store"] = Path(root) / name
+    return opts
+
+
+
+def sweep_arrays(
+    func: Callable[..., Mapping[str, Any]],
+    grid: Mapping[str, Sequence[Any]],
+    seeds: Sequence[int],
+    *,
+    settings: Settings,
+    name: str,
+    fixed: Mapping[str, Any] | None = None,
+) -> dict[str, np.ndarray]:
+    """A reproduce figure's sweep: :func:`lowrank_rnn.sweep.run_sweep` with
+    :func:`sweep_options`, as plain arrays.
+
+    NumPy scalars in ``grid`` are turned into Python ones (the grid must be plain values).
+
+    Returns
+    -------
+    dict of output name -> ndarray, shape ``(*grid sizes, len(seeds), *output shape)``
+    """
+    from lowrank_rnn.sweep import run_sweep
+
+    plain = {k: [v.item() if hasattr(v, "item") else v for v in vals] for k, vals in grid.items()}
+    ds = run_sweep(func, plain, list(seeds), fixed=dict(fixed or {}),
+                   **sweep_options(settings, name))
+    order = [*plain, "seed"]
+    return {k: np.asarray(ds[k].transpose(*order, ...).values) for k in ds.data_vars}

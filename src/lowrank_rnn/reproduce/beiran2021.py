@@ -26,15 +26,7 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 
 from lowrank_rnn._validate import RngLike
-from lowrank_rnn.fixedpoints import find_latent_fixed_points, network_fixed_point
-from lowrank_rnn.meanfield import (
-    GaussianMixture,
-    effective_circuit,
-    flow_field,
-    latent_trajectory,
-    nullclines,
-)
-from lowrank_rnn.meanfield_fit import (
+from lowrank_rnn.fit.populations import (
     fit_sequence,
     hopf_target,
     rotational_cycle_theory,
@@ -49,9 +41,18 @@ from lowrank_rnn.reproduce._core import (
     Paper,
     Settings,
     finish_figure,
+    sweep_options,
 )
 from lowrank_rnn.simulate import latent_projection, simulate
-from lowrank_rnn.sweep import run_sweep, sweep_options
+from lowrank_rnn.sweep import run_sweep
+from lowrank_rnn.theory.fixedpoints import find_latent_fixed_points, network_fixed_point
+from lowrank_rnn.theory.meanfield import (
+    GaussianMixture,
+    effective_circuit,
+    flow_field,
+    latent_trajectory,
+    nullclines,
+)
 from lowrank_rnn.transfer import get_phi
 
 KEY = "beiran2021"
@@ -329,7 +330,7 @@ def compute_one_population(settings: Settings) -> FigureData:
     net = rot.network(n, rng=settings.seed + 5)
     dt, n_steps = 0.05, 1000
     tr = simulate(net, x0=net.M @ np.array([0.3, 0.1]), dt=dt, n_steps=n_steps)
-    from lowrank_rnn.meanfield_fit import cycle_statistics
+    from lowrank_rnn.fit.populations import cycle_statistics
 
     net_cyc = cycle_statistics(tr.t, tr.kappa[0], window=20.0)
     # finite-N overlaps fluctuate with sd delta = sqrt(Var(n_r m_s) / N); radius and period
@@ -353,31 +354,17 @@ def compute_one_population(settings: Settings) -> FigureData:
     )
 
 
-def _flow_panel(ax, k1, k2, F, title: str) -> None:
-    step = max(1, len(k1) // 15)
-    K1, K2 = np.meshgrid(k1[::step], k2[::step])
-    ax.quiver(K1, K2, F[::step, ::step, 0], F[::step, ::step, 1], color="0.5", angles="xy")
-    ax.set_xlabel("kappa_1")
-    ax.set_ylabel("kappa_2")
-    ax.set_title(title, fontsize=9)
-    ax.set_aspect("equal")
-
-
-_MARKERS = {"stable node": ("o", "k"), "stable focus": ("o", "k"), "saddle": ("x", "C3"),
-            "unstable node": ("o", "w"), "unstable focus": ("o", "w"), "marginal": ("s", "C1")}
-
-
 def plot_one_population(fd: FigureData, path: Path) -> None:
     """Flow fields with fixed points (symmetric) and the cycle (rotational)."""
     import matplotlib.pyplot as plt
 
+    from lowrank_rnn.plotting.flow import plot_fixed_points, plot_flow_field
+
     d = fd.data
     fig, ax = plt.subplots(1, 2, figsize=(9, 4.2))
-    _flow_panel(ax[0], *d["sym_flow"], "one population, symmetric overlap")
-    for k, kind in d["sym_fps"]:
-        mk, c = _MARKERS.get(kind, ("s", "C1"))
-        ax[0].plot(k[0], k[1], mk, mfc=c, mec="k", ms=7)
-    _flow_panel(ax[1], *d["rot_flow"], "one population, rotational overlap")
+    plot_flow_field(ax[0], *d["sym_flow"], "one population, symmetric overlap")
+    plot_fixed_points(ax[0], d["sym_fps"])
+    plot_flow_field(ax[1], *d["rot_flow"], "one population, rotational overlap")
     th = np.linspace(0, 2 * np.pi, 200)
     r = d["theory"]["radius"]
     ax[1].plot(r * np.cos(th), r * np.sin(th), "k--", label="mean-field cycle")
@@ -468,15 +455,15 @@ def plot_two_populations(fd: FigureData, path: Path) -> None:
     """Flow field, nullclines and fixed points of the two-population network."""
     import matplotlib.pyplot as plt
 
+    from lowrank_rnn.plotting.flow import plot_fixed_points, plot_flow_field
+
     d = fd.data
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
-    _flow_panel(ax, *d["flow"], "two populations: four stable fixed points")
+    plot_flow_field(ax, *d["flow"], "two populations: four stable fixed points")
     for key, col in (("kappa1", "C0"), ("kappa2", "C2")):
         for line in d["nullclines"][key]:
             ax.plot(line[:, 0], line[:, 1], color=col, lw=1)
-    for k, kind in d["fps"]:
-        mk, c = _MARKERS.get(kind, ("s", "C1"))
-        ax.plot(k[0], k[1], mk, mfc=c, mec="k", ms=7)
+    plot_fixed_points(ax, d["fps"])
     finish_figure(fig, path)
 
 
@@ -516,6 +503,8 @@ def plot_approximation(fd: FigureData, path: Path) -> None:
     """Error against P and the fitted flows next to the target."""
     import matplotlib.pyplot as plt
 
+    from lowrank_rnn.plotting.flow import plot_flow_field
+
     d = fd.data
     n = len(d["pops"])
     fig, ax = plt.subplots(1, n + 2, figsize=(3 * (n + 2), 3))
@@ -524,9 +513,9 @@ def plot_approximation(fd: FigureData, path: Path) -> None:
     ax[0].set_xlabel("populations P")
     ax[0].set_ylabel("relative error")
     k = d["k"]
-    _flow_panel(ax[1], k, k, d["target"], "target (Hopf)")
+    plot_flow_field(ax[1], k, k, d["target"], "target (Hopf)")
     for i, (p, F) in enumerate(zip(d["pops"], d["flows"], strict=True)):
-        _flow_panel(ax[i + 2], k, k, F, f"P = {p}")
+        plot_flow_field(ax[i + 2], k, k, F, f"P = {p}")
     finish_figure(fig, path)
 
 

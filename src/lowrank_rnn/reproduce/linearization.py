@@ -18,15 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from lowrank_rnn.fixedpoints import network_fixed_point
-from lowrank_rnn.linearize import (
-    activation_field,
-    activity_field,
-    context_example,
-    jacobians,
-    linearize,
-    relation_residuals,
-)
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.reproduce._core import (
     Checks,
@@ -35,8 +26,18 @@ from lowrank_rnn.reproduce._core import (
     Paper,
     Settings,
     finish_figure,
+    sweep_options,
 )
-from lowrank_rnn.sweep import run_sweep, sweep_options
+from lowrank_rnn.sweep import run_sweep
+from lowrank_rnn.theory.fixedpoints import network_fixed_point
+from lowrank_rnn.theory.linearize import (
+    activation_field,
+    activity_field,
+    context_example,
+    jacobians,
+    linearize,
+    relation_residuals,
+)
 from lowrank_rnn.transfer import get_phi
 
 KEY = "linearization"
@@ -77,7 +78,8 @@ def relations_point(n: int, g: float, phi: str, seed: int = 0) -> dict[str, floa
     """Residuals of the linearisation relations on one random network (a sweep point).
 
     The network and its fixed point come from :func:`random_fixed_point` with the stream
-    ``seed``; the residuals are those of :func:`lowrank_rnn.linearize.relation_residuals`, plus
+    ``seed``; the residuals are those of
+    :func:`lowrank_rnn.theory.linearize.relation_residuals`, plus
     ``fd``: the largest deviation of either Jacobian from central finite differences of its
     vector field.
 

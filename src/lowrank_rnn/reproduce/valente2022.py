@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lowrank_rnn.lds import (
+from lowrank_rnn.fit.lds import compare_heldout, sample_nonlinear_network
+from lowrank_rnn.models.lds import (
     LatentLDS,
     LinearLowRankRNN,
     best_rnn_approximation,
@@ -41,7 +42,6 @@ from lowrank_rnn.lds import (
     sample_lds,
     sample_rnn,
 )
-from lowrank_rnn.lds_fit import compare_heldout, sample_nonlinear_network
 from lowrank_rnn.reproduce._core import (
     Checks,
     FigureData,

@@ -36,11 +36,19 @@ from lowrank_rnn.connectivity import (
     loadings,
     rank_one_network,
 )
-from lowrank_rnn.latent import rank_one_kappa_rec
 from lowrank_rnn.network import LowRankRNN
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings, finish_figure
+from lowrank_rnn.reproduce._core import (
+    Checks,
+    FigureData,
+    FigureSpec,
+    Settings,
+    finish_figure,
+    sweep_arrays,
+)
 from lowrank_rnn.simulate import simulate
-from lowrank_rnn.spectrum import (
+from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
+from lowrank_rnn.theory.latent import rank_one_kappa_rec
+from lowrank_rnn.theory.spectrum import (
     edge_bias,
     edge_sd,
     spectral_regime,
@@ -48,8 +56,6 @@ from lowrank_rnn.spectrum import (
     theory_outlier,
     theory_outlier_sd,
 )
-from lowrank_rnn.sweep import sweep_arrays
-from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
 
 PAPER_KEY = "herbert2022"
 
@@ -72,8 +78,8 @@ def _sweep(func: Callable[..., Mapping[str, Any]], grid: Mapping[str, Sequence[A
 
     Quick mode runs serially in-process (no Dask start-up); full mode on ``settings.scheduler``
     or a local Dask cluster, resumable when a sweep directory is configured
-    (:func:`lowrank_rnn.sweep.sweep_options`). Every point derives its randomness from its own
-    ``seed`` only, so it gives the same result wherever it runs.
+    (:func:`lowrank_rnn.reproduce._core.sweep_options`). Every point derives its randomness
+    from its own ``seed`` only, so it gives the same result wherever it runs.
 
     Returns
     -------
@@ -240,7 +246,7 @@ def regime_point(n: int, c: int, sigma2: float, sigma_mn: float, t_total: float,
     """Predicted and simulated regime of one rescaled sparse rank-one network (Fig 5A/B point).
 
     Theory: outlier ``C sigma_mn`` (eq 13), bulk radius eq 14, regime by
-    :func:`~lowrank_rnn.spectrum.spectral_regime`. Simulation: the network of eq 12 (random
+    :func:`~lowrank_rnn.theory.spectrum.spectral_regime`. Simulation: the network of eq 12 (random
     stream from ``seed`` and the point's ``(sigma2, sigma_mn)``, so every grid point draws its
     own network, as in the paper's diagram) started at ``m + 0.1 xi``, run for ``t_total``
     (float32) and classified by
@@ -565,6 +571,8 @@ def plot_fig6(fd: FigureData, path: Path) -> None:
     low rank + Gaussian)."""
     import matplotlib.pyplot as plt
 
+    from lowrank_rnn.plotting.psychometric import plot_psychometric
+
     d = fd.data
     fig, ax = plt.subplots(1, 4, figsize=(15, 3.6))
     ax[0].plot(d["z_example"][0], label="lowest strength")
@@ -578,12 +586,7 @@ def plot_fig6(fd: FigureData, path: Path) -> None:
         (ax[2], "p_d", [f"C={c}" for c in d["c_list"]], f"6D: lambda_1={d['lambda_d']}"),
         (ax[3], "p_g", [f"g={g:.2f}" for g in d["g_list"]], "6F: low rank + Gaussian"),
     ):
-        for p, lab in zip(d[key], labels, strict=True):
-            a.plot(d["strengths"], p, "o-", label=lab)
-        a.set_xlabel("strength c")
-        a.set_ylabel("P(readout > 0)")
-        a.set_title(title, fontsize=9)
-        a.legend(fontsize=7)
+        plot_psychometric(a, d["strengths"], d[key], labels, title=title)
     finish_figure(fig, path)
 
 

@@ -2,9 +2,9 @@
 
 Each panel's curve is the mean ± sd over instances of the measured quantity against the theory
 line. Check rows compare the mean with theory using tolerances derived from finite-N
-fluctuations: the circular-law edge bias :func:`~lowrank_rnn.spectrum.edge_bias`, the spread
+fluctuations: the circular-law edge bias :func:`~lowrank_rnn.theory.spectrum.edge_bias`, the spread
 measured over instances (standard error of the mean) and, for outliers,
-:func:`~lowrank_rnn.spectrum.theory_outlier_sd`.
+:func:`~lowrank_rnn.theory.spectrum.theory_outlier_sd`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,17 @@ from typing import Any
 import numpy as np
 
 from lowrank_rnn.connectivity import gaussian_matrix, rank_one_network
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings, finish_figure
-from lowrank_rnn.spectrum import (
+from lowrank_rnn.reproduce._core import (
+    Checks,
+    FigureData,
+    FigureSpec,
+    Settings,
+    finish_figure,
+    sweep_arrays,
+)
+from lowrank_rnn.reproduce.herbert2022.points import gaussian_radius_point
+from lowrank_rnn.reproduce.herbert2022.points import rank_one_spectrum_point as rank_one_point
+from lowrank_rnn.theory.spectrum import (
     edge_bias,
     edge_sd,
     eigenvalues,
@@ -27,8 +36,6 @@ from lowrank_rnn.spectrum import (
     theory_outlier,
     theory_outlier_sd,
 )
-from lowrank_rnn.sweep import gaussian_radius_point, sweep_arrays
-from lowrank_rnn.sweep import rank_one_spectrum_point as rank_one_point
 
 PAPER_KEY = "herbert2022"
 
@@ -75,7 +82,7 @@ def _rel_tol(samples: np.ndarray, theory: np.ndarray, n: np.ndarray | int) -> np
     """Relative tolerance: twice the circular-law edge bias plus four standard errors.
 
     The standard error uses the relative spread over instances pooled across points, floored at
-    the Ginibre edge spread :func:`~lowrank_rnn.spectrum.edge_sd`.
+    the Ginibre edge spread :func:`~lowrank_rnn.theory.spectrum.edge_sd`.
     """
     rel = samples / theory[:, None]
     ns = np.broadcast_to(n, theory.shape)

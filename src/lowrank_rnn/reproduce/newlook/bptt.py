@@ -23,8 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from lowrank_rnn.reproduce._core import Checks, FigureData, FigureSpec, Settings, finish_figure
-from lowrank_rnn.sweep import run_sweep, sweep_options
+from lowrank_rnn.reproduce._core import (
+    Checks,
+    FigureData,
+    FigureSpec,
+    Settings,
+    finish_figure,
+    sweep_options,
+)
+from lowrank_rnn.sweep import run_sweep
 
 __all__ = ["FIGURES", "compute_fig5", "fig5_point", "plot_fig5"]
 
@@ -54,7 +61,7 @@ def fig5_point(
 ) -> dict[str, Any]:
     """One network of Fig 5: ``method`` trained (or built) for ``task`` at one size and seed.
 
-    A point of the Fig 5 sweep: :func:`lowrank_rnn.compare.compare` restricted to one method,
+    A point of the Fig 5 sweep: :func:`lowrank_rnn.fit.compare.compare` restricted to one method,
     one size and the seed ``seed`` (its trials, initial weights and random basis).
 
     Parameters
@@ -64,7 +71,7 @@ def fig5_point(
     n_neurons : int
         Size of the BPTT network (the closed form has its own fixed size).
     n_train, n_validation, n_test, n_epochs, tune_epochs, batch_size : int
-        As in :func:`lowrank_rnn.compare.compare`.
+        As in :func:`lowrank_rnn.fit.compare.compare`.
     lrs : str
         Candidate learning rates, comma-separated (e.g. ``"0.003,0.01"``).
     n_steps : int
@@ -79,7 +86,7 @@ def fig5_point(
         entries of the run's ``info`` prefixed ``info_`` (``info_example_output`` of shape
         (time, d_out): the output on the first test trial).
     """
-    from lowrank_rnn.compare import compare
+    from lowrank_rnn.fit.compare import compare
 
     (run,) = compare(
         task, seeds=1, sizes=[int(n_neurons)], n_train=n_train, n_validation=n_validation,
@@ -102,9 +109,9 @@ def fig5_point(
 
 
 def _runs_from_sweep(ds: Any, task: str, device: str) -> dict[tuple[str, int, int], Any]:
-    """The :class:`~lowrank_rnn.compare.ComparisonRun` of every point of a Fig 5 sweep, keyed
+    """The :class:`~lowrank_rnn.fit.compare.ComparisonRun` of every point of a Fig 5 sweep, keyed
     by (method, size, seed)."""
-    from lowrank_rnn.compare import ComparisonRun
+    from lowrank_rnn.fit.compare import ComparisonRun
 
     def value(a: np.ndarray) -> Any:
         return a.tolist() if a.ndim else a.item()
@@ -138,7 +145,7 @@ def _fig5_runs(task: str, p: dict[str, Any], settings: Settings) -> list[Any]:
     Two sweeps: the closed form over seeds, and BPTT over (method, size) × seeds. Quick mode runs
     them serially in-process; full mode on Dask.
     """
-    from lowrank_rnn.compare import CLOSED_FORM_SIZE
+    from lowrank_rnn.fit.compare import CLOSED_FORM_SIZE
 
     device = "cpu"
     seeds = [settings.seed + i for i in range(p["seeds"])]
@@ -175,14 +182,14 @@ def _bistable_fixed_points(net: Any, bit: int) -> np.ndarray:
 
 def compute_fig5(settings: Settings) -> FigureData:
     """Train every method on both tasks and tabulate the errors (see the module docstring)."""
-    from lowrank_rnn.compare import (
+    from lowrank_rnn.fit.bptt import BPTTTrainer
+    from lowrank_rnn.fit.compare import (
         CLOSED_FORM_SIZE,
         closed_form_decision,
         closed_form_flipflop,
         make_trials,
         summarize,
     )
-    from lowrank_rnn.fit.bptt import BPTTTrainer
     from lowrank_rnn.simulate import simulate
 
     p = _params(settings.quick)

@@ -23,7 +23,7 @@ import numpy as np
 
 from lowrank_rnn.fit.omp import SmallestRNN
 from lowrank_rnn.fit.regression import ODEEmbedding, design_matrix, grid_points
-from lowrank_rnn.odes import (
+from lowrank_rnn.fit.targets import (
     asymmetric_bistable,
     bistable,
     fitting_set,

@@ -1,4 +1,4 @@
-"""Plotting: draws data computed elsewhere; never computes."""
+"""Curves: measured mean ± sd against theory, training losses, errors by network size."""
 
 from __future__ import annotations
 
@@ -6,35 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_eigenvalues", "plot_mean_sd"]
-
-
-def plot_eigenvalues(
-    ax: Any,
-    eigs: np.ndarray,
-    *,
-    radius: float | None = None,
-    outlier: float | None = None,
-    unit_circle: bool = False,
-) -> None:
-    """Eigenvalues in the complex plane with the predicted bulk circle and outlier."""
-    eigs = np.asarray(eigs)
-    ax.plot(eigs.real, eigs.imag, ".", ms=2, color="0.3", label="eigenvalues")
-    th = np.linspace(0, 2 * np.pi, 300)
-    if radius is not None:
-        ax.plot(radius * np.cos(th), radius * np.sin(th), "--", color="C0", label="theory bulk")
-    if outlier is not None:
-        ax.plot([outlier], [0], "x", color="C3", ms=10, mew=2, label="theory outlier")
-    if unit_circle:
-        ax.plot(np.cos(th), np.sin(th), ":", color="0.6", lw=0.8)
-    extent = max([float(np.abs(eigs).max()) if eigs.size else 0.0, radius or 0.0,
-                  abs(outlier or 0.0), 1.0 if unit_circle else 0.0, 1e-3]) * 1.15
-    ax.set_xlim(-extent, extent)
-    ax.set_ylim(-extent, extent)
-    ax.set_aspect("equal")
-    ax.set_xlabel("Re λ")
-    ax.set_ylabel("Im λ")
-    ax.legend(fontsize=7, loc="upper left")
+__all__ = ["plot_mean_sd", "plot_training_curves", "plot_test_mse_by_size"]
 
 
 def plot_mean_sd(
@@ -86,26 +58,3 @@ def plot_test_mse_by_size(ax: Any, summary: dict[str, Any]) -> None:
     ax.set_xlabel("neurons N")
     ax.set_ylabel("test MSE")
     ax.legend(fontsize=7)
-
-
-def plot_task_outputs(
-    ax: Any,
-    t: Any,
-    target: Any,
-    outputs: dict[str, Any],
-    *,
-    mask: Any = None,
-) -> None:
-    """One trial's target (black) and each method's output over time; unscored time shaded."""
-    t = np.asarray(t)
-    colors = {"closed_form": "purple", "bptt_low_rank": "C0", "bptt_full_rank": "C1"}
-    if mask is not None:
-        off = ~np.asarray(mask, dtype=bool)
-        ax.fill_between(t, -1.5, 1.5, where=off, color="0.92", step="mid", label="not scored")
-    ax.plot(t, target, color="k", lw=2, label="target")
-    for method, z in outputs.items():
-        ax.plot(t, z, color=colors.get(method, "0.3"), lw=1.2, label=method)
-    ax.set_ylim(-1.6, 1.6)
-    ax.set_xlabel("time (τ)")
-    ax.set_ylabel("output")
-    ax.legend(fontsize=6)

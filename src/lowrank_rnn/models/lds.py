@@ -31,7 +31,7 @@ paper's setting) the span is ``span(M, N)``: latent dimension ``rank([M, N]) <= 
   vanishes (``R -> 0``) and C has full column rank;
 - :func:`best_rnn_approximation`: the RNN whose one-step regression matches the LDS output's
   lag-0 and lag-1 covariances (population reduced-rank regression; the large-data limit of
-  :func:`lowrank_rnn.lds_fit.fit_rnn_rrr`);
+  :func:`lowrank_rnn.fit.lds.fit_rnn_rrr`);
 - :func:`rnn_mismatch`: relative output-covariance mismatch at lags 1..L between an LDS and
   (by default) its best RNN approximation; it vanishes in the two limit cases (``R -> 0``; many
   observed units with a fixed latent dimension), and :func:`markov_violation` is a

@@ -347,7 +347,7 @@ def context_example(
     -------
     ContextExample
     """
-    from lowrank_rnn.fixedpoints import network_fixed_point
+    from lowrank_rnn.theory.fixedpoints import network_fixed_point
 
     n = check_int("n_neurons", n_neurons, minimum=20)
     if n % 2:

@@ -19,7 +19,11 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, eigs
 
 from lowrank_rnn._validate import RngLike, as_rng, check_choice, check_int, check_real
+from lowrank_rnn.large import FixedDegreeRankOne
 from lowrank_rnn.network import LowRankRNN
+
+#: What the measurement functions accept as a network.
+NetworkLike = LowRankRNN | FixedDegreeRankOne
 
 __all__ = [
     "SpectrumResult",
@@ -217,9 +221,11 @@ def spectral_regime(outlier: float, radius: float) -> str:
 
 
 # --------------------------------------------------------------------------- measurement
-def _as_matrix(obj: LowRankRNN | np.ndarray | sp.spmatrix | sp.sparray) -> np.ndarray:
+def _as_matrix(obj: NetworkLike | np.ndarray | sp.spmatrix | sp.sparray) -> np.ndarray:
     if isinstance(obj, LowRankRNN):
         return obj.to_dense()
+    if isinstance(obj, FixedDegreeRankOne):
+        return obj.to_csr().toarray()
     if sp.issparse(obj):
         return obj.toarray()
     arr = np.asarray(obj, dtype=float)
@@ -228,7 +234,7 @@ def _as_matrix(obj: LowRankRNN | np.ndarray | sp.spmatrix | sp.sparray) -> np.nd
     return arr
 
 
-def eigenvalues(obj: LowRankRNN | np.ndarray | sp.spmatrix | sp.sparray) -> np.ndarray:
+def eigenvalues(obj: NetworkLike | np.ndarray | sp.spmatrix | sp.sparray) -> np.ndarray:
     """All eigenvalues of J (dense ``numpy.linalg.eigvals``; for small N).
 
     Returns
@@ -240,7 +246,7 @@ def eigenvalues(obj: LowRankRNN | np.ndarray | sp.spmatrix | sp.sparray) -> np.n
 
 
 def outliers(
-    net: LowRankRNN,
+    net: NetworkLike,
     k: int | None = None,
     *,
     which: str = "LR",
@@ -257,7 +263,8 @@ def outliers(
 
     Parameters
     ----------
-    net : LowRankRNN
+    net : LowRankRNN or FixedDegreeRankOne
+        A FixedDegreeRankOne is applied through its own gather/scatter products.
     k : int, optional
         Number of eigenvalues (default: the rank).
     which : {'LR', 'LM'}
@@ -277,11 +284,12 @@ def outliers(
     if k >= n - 1:
         raise ValueError(f"k={k}: ARPACK needs k < n_neurons - 1 = {n - 1}; use eigenvalues()")
     check_choice("which", which, ("LR", "LM"))
+    large = isinstance(net, FixedDegreeRankOne)
     if v0 is None:
         gen = as_rng(rng)
-        m = net.M.sum(axis=1)
+        m = net.m if large else net.M.sum(axis=1)
         v0 = m / (np.linalg.norm(m) or 1.0) + 1e-3 * gen.standard_normal(n) / np.sqrt(n)
-    op = net.connectivity_operator()
+    op = net.operator() if large else net.connectivity_operator()
     ncv = min(n, max(2 * k + 1, 20))
     try:
         vals = eigs(op, k=k, which=which, v0=v0, tol=tol, ncv=ncv, maxiter=maxiter,
@@ -336,13 +344,14 @@ class SpectrumResult:
 
 
 def measure_spectrum(
-    net: LowRankRNN, *, method: str = "auto", n_bulk: int = 12, rng: RngLike = None
+    net: NetworkLike, *, method: str = "auto", n_bulk: int = 12, rng: RngLike = None
 ) -> SpectrumResult:
     """Measure outlier and bulk radius of a network's connectivity.
 
     ``method='dense'`` computes all eigenvalues; ``'arpack'`` finds the ``rank + n_bulk``
     largest-magnitude eigenvalues and the ``rank`` largest-real-part ones by ARPACK; ``'auto'``
-    picks dense up to :data:`DENSE_SPECTRUM_LIMIT` neurons.
+    picks dense up to :data:`DENSE_SPECTRUM_LIMIT` neurons. ``net`` may be a
+    :class:`~lowrank_rnn.large.FixedDegreeRankOne` (ARPACK then runs on its own products).
     """
     check_choice("method", method, ("auto", "dense", "arpack"))
     n_bulk = check_int("n_bulk", n_bulk, minimum=1)

@@ -34,7 +34,7 @@ from lowrank_rnn._validate import (
     check_int,
     check_real,
 )
-from lowrank_rnn.lds import (
+from lowrank_rnn.models.lds import (
     LatentLDS,
     LinearLowRankRNN,
     kalman_filter,

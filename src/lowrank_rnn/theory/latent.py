@@ -13,23 +13,23 @@ In the limit N -> infinity the sum is an expectation over the Gaussian loadings;
     kappa_rec = Cov(n, x) <phi'>,   Cov(n, x) = sigma_mn kappa + sigma_nI v,
     <phi'> = E[phi'(sqrt(Delta) xi)],  Delta = sigma^2 kappa^2 + 2 sigma_mI kappa v + sigma_I^2 v^2,
 
-with xi standard normal; the Gaussian average is computed by Gauss–Hermite quadrature. Without
+with xi standard normal; the Gaussian average is the mixture mean field's
+(:func:`lowrank_rnn.theory.meanfield.gaussian_averages`, one closure for the library). Without
 input this is ``kappa_rec = sigma_mn kappa <phi'(sqrt(sigma^2 kappa^2) xi)>``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import brentq
 
 from lowrank_rnn._validate import check_array, check_choice, check_int, check_real
-from lowrank_rnn.transfer import PHI_NAMES, get_phi
+from lowrank_rnn.theory.meanfield import DEFAULT_N_QUAD, gaussian_averages
+from lowrank_rnn.transfer import PHI_NAMES
 
 __all__ = [
-    "gaussian_mean",
     "mean_phi_prime",
     "rank_one_kappa_rec",
     "rank_one_latent_rhs",
@@ -39,58 +39,33 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=8)
-def _hermite(n_points: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.hermite_e.hermegauss(n_points)
-    return x, w / np.sqrt(2 * np.pi)
+def mean_phi_prime(
+    delta: np.ndarray | float, phi: str = "tanh", *, n_points: int = DEFAULT_N_QUAD
+) -> np.ndarray:
+    """``<phi'> = E[phi'(sqrt(Delta) xi)]``, xi ~ N(0, 1): the gain of the mean-field closure.
 
-
-def gaussian_mean(f, delta: np.ndarray | float, *, n_points: int = 80) -> np.ndarray:
-    """``E[f(sqrt(Delta) xi)]``, xi ~ N(0, 1), by Gauss–Hermite quadrature (probabilists').
-
-    Gauss–Hermite is exact for polynomials but converges slowly when ``f(sqrt(Delta) z)`` varies
-    on a scale much finer than 1 (e.g. ``tanh'`` at large Delta); for ``sqrt(Delta) > 1`` the
-    average is computed instead by the trapezoid rule in z on [-9, 9] with a step of
-    ``0.1 / sqrt(Delta)`` (spectrally accurate for smooth, Gaussian-damped integrands).
+    The Gaussian average is the one of the mixture mean field,
+    :func:`lowrank_rnn.theory.meanfield.gaussian_averages` (Gauss–Hermite for narrow ``tanh``
+    arguments, a trapezoid rule for wide ones, closed forms for ReLU and linear).
 
     Parameters
     ----------
-    f : callable, elementwise
     delta : float or ndarray, any shape
-        Variances (>= 0).
+        Variances (finite, >= 0).
+    phi : {'tanh', 'relu', 'linear'}
     n_points : int
-        Gauss–Hermite nodes.
+        Gauss–Hermite nodes for narrow ``tanh`` arguments.
 
     Returns
     -------
     ndarray, shape of ``delta``
     """
-    nodes, weights = _hermite(check_int("n_points", n_points, minimum=2))
+    check_choice("phi", phi, PHI_NAMES)
+    n_points = check_int("n_points", n_points, minimum=2)
     d = np.asarray(delta, dtype=float)
     if np.any(d < 0) or not np.all(np.isfinite(d)):
         raise ValueError("delta: variances must be finite and >= 0")
-    s = np.sqrt(d)
-    out = np.empty(d.shape)
-    small = s <= 1.0
-    if np.any(small):
-        out[small] = f(s[small][..., None] * nodes) @ weights
-    if np.any(~small):
-        sl = s[~small]
-        h = 0.1 / sl.max()
-        z = np.arange(-9.0, 9.0 + h / 2, h)
-        w = np.full(z.size, h) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi)
-        w[0] *= 0.5
-        w[-1] *= 0.5
-        out[~small] = f(sl[:, None] * z) @ w
-    return out
-
-
-def mean_phi_prime(
-    delta: np.ndarray | float, phi: str = "tanh", *, n_points: int = 80
-) -> np.ndarray:
-    """``<phi'> = E[phi'(sqrt(Delta) xi)]`` (the gain of the mean-field closure)."""
-    check_choice("phi", phi, PHI_NAMES)
-    return gaussian_mean(get_phi(phi)[1], delta, n_points=n_points)
+    return gaussian_averages(phi, 0.0, d, orders=(1,), n_quad=n_points)[1]
 
 
 def _check_params(sigma2: float, sigma_mn: float, sigma_nI: float, sigma_mI: float,
@@ -119,7 +94,7 @@ def rank_one_kappa_rec(
     sigma_mI: float = 0.0,
     sigma_I2: float = 0.0,
     phi: str = "tanh",
-    n_points: int = 80,
+    n_points: int = DEFAULT_N_QUAD,
 ) -> np.ndarray:
     """Mean-field recurrent input ``kappa_rec`` of eq 37 (Gaussian closure, Stein's lemma).
 
@@ -161,7 +136,7 @@ def rank_one_latent_rhs(
     sigma_I2: float = 0.0,
     tau: float = 1.0,
     phi: str = "tanh",
-    n_points: int = 80,
+    n_points: int = DEFAULT_N_QUAD,
 ) -> np.ndarray:
     """``dkappa/dt = (-kappa + kappa_rec) / tau`` (eq 36 with the closure of eq 37).
 

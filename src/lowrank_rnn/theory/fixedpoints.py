@@ -1,8 +1,8 @@
 """Fixed points and their stability, in latent space (mean field) and in the full network.
 
 Latent space (Beiran et al. 2021): fixed points of ``dkappa/dt = F(kappa, v)``
-(:func:`lowrank_rnn.meanfield.latent_vector_field`) are found from many starting points in a box
-(a batched damped Newton iteration with the analytic Jacobian, then polishing with
+(:func:`lowrank_rnn.theory.meanfield.latent_vector_field`) are found from many starting points in a
+box (a batched damped Newton iteration with the analytic Jacobian, then polishing with
 ``scipy.optimize.root``), de-duplicated, and classified by the eigenvalues of the latent
 Jacobian (stable/unstable node, focus, saddle, marginal).
 
@@ -29,13 +29,13 @@ from lowrank_rnn._validate import (
     check_int,
     check_real,
 )
-from lowrank_rnn.meanfield import (
+from lowrank_rnn.network import LowRankRNN
+from lowrank_rnn.theory.meanfield import (
     DEFAULT_N_QUAD,
     GaussianMixture,
     latent_jacobian,
     latent_vector_field,
 )
-from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.transfer import get_phi
 
 __all__ = [

@@ -1,0 +1,2 @@
+"""Models that stand beside the low-rank RNN: the latent linear dynamical system and the linear
+low-rank RNN it is equivalent to (Valente et al. 2022), with the Kalman filter."""

@@ -1,0 +1,98 @@
+"""Sweep point functions of Herbert & Ostojic 2022, Figs 1–3 (one spectrum per call).
+
+Each takes the grid parameters and a ``seed`` and returns a dict of scalars, the form
+:func:`lowrank_rnn.sweep.run_sweep` gathers into an :class:`xarray.Dataset`. They are module-level
+functions so that Dask workers can import them; ``lowrank-rnn sweep`` knows them by the names
+``gaussian_radius`` and ``rank_one_spectrum``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["gaussian_radius_point", "rank_one_spectrum_point"]
+
+
+def gaussian_radius_point(
+    n_neurons: int, g: float = 1.0, sparsity: float = 0.0, c: int = 0, seed: int = 0
+) -> dict[str, float]:
+    """Spectral radius of a sparse full-rank Gaussian matrix (Herbert & Ostojic 2022, Fig 1C–E).
+
+    ``J_ij ~ N(0, g^2/N)`` kept with probability ``1 - s``, or exactly ``c`` per column when
+    ``c > 0`` (eq 2); all eigenvalues by dense ``eigvals``; theory ``R = g sqrt(p)`` (eq 6).
+
+    Returns
+    -------
+    dict with ``radius`` (largest eigenvalue modulus) and ``theory_radius``.
+    """
+    import scipy.sparse as sp
+
+    from lowrank_rnn.connectivity import gaussian_matrix
+    from lowrank_rnn.theory.spectrum import theory_gaussian_radius
+
+    kw: dict[str, Any] = {"sparsity": sparsity if sparsity else None,
+                          "c": int(c) if c else None}
+    j = gaussian_matrix(int(n_neurons), g, rng=seed, **kw)
+    if sp.issparse(j):
+        j = j.toarray()
+    ev = np.linalg.eigvals(j)
+    return {
+        "radius": float(np.abs(ev).max()),
+        "theory_radius": float(theory_gaussian_radius(g, n_neurons=int(n_neurons), **kw)),
+    }
+
+
+def rank_one_spectrum_point(
+    n_neurons: int,
+    sigma2: float,
+    sigma_mn: float,
+    sparsity: float = 0.0,
+    c: int = 0,
+    rescaled: bool = False,
+    g: float = 0.0,
+    method: str = "auto",
+    seed: int = 0,
+) -> dict[str, float]:
+    """Outlier and bulk radius of a sparse rank-one network and theory (Herbert & Ostojic Figs 2-3).
+
+    ``J = X ⊙ m n^T / N`` (eq 7–11) or ``X ⊙ m n^T`` (``rescaled``, eq 12–14), plus ``g`` chi.
+    ``sparsity=0`` and ``c=0`` mean "not sparsified" (``c > 0`` keeps C entries per column).
+
+    Returns
+    -------
+    dict with ``outlier`` (largest real part), ``bulk_radius`` (largest modulus once the
+    outlier is removed), ``max_modulus`` (largest modulus of all: the bulk radius when the
+    outlier lies inside the bulk), ``theory_outlier``, ``theory_bulk_radius``.
+    """
+    from lowrank_rnn.connectivity import rank_one_network
+    from lowrank_rnn.theory.spectrum import (
+        measure_spectrum,
+        theory_bulk_radius,
+        theory_gaussian_radius,
+        theory_outlier,
+        theory_total_radius,
+    )
+
+    kw: dict[str, Any] = {
+        "sparsity": sparsity if sparsity else None,
+        "c": int(c) if c else None,
+    }
+    net = rank_one_network(int(n_neurons), sigma2, sigma_mn, rescaled=bool(rescaled), g=g,
+                           rng=seed, **kw)
+    res = measure_spectrum(net, method=method, rng=seed)
+    th_bulk = theory_total_radius(
+        theory_bulk_radius(sigma2, n_neurons=n_neurons, rescaled=rescaled, **kw),
+        theory_gaussian_radius(g, n_neurons=n_neurons, **kw),
+    )
+    return {
+        "outlier": res.outlier,
+        "bulk_radius": res.bulk_radius,
+        "max_modulus": float(np.abs(res.eigenvalues).max()),
+        "theory_outlier": float(theory_outlier(sigma_mn, n_neurons=n_neurons,
+                                               rescaled=rescaled, **kw)),
+        "theory_bulk_radius": float(th_bulk),
+    }
+
+
