@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
+from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import (
     RngLike,
     as_rng,
@@ -189,7 +190,7 @@ class OutlierResult:
     n_products: int
 
 
-class FixedDegreeRankOne:
+class FixedDegreeRankOne(Storable):
     """``P = scale * X ⊙ m n^T`` with exactly C non-zeros per column of X (eq 12; eq 10 scaled).
 
     Parameters

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
+from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import check_array, check_choice, check_real
 from lowrank_rnn.transfer import PHI_NAMES
 
@@ -45,7 +46,7 @@ def _as_2d(name: str, value: Any, n: int | None) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class LowRankRNN:
+class LowRankRNN(Storable):
     """A (possibly sparse, possibly noisy-connectivity) low-rank rate network.
 
     Parameters

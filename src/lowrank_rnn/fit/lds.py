@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import (
     RngLike,
     as_rng,
@@ -412,7 +413,7 @@ def fit_lds_em(
 
 
 # ------------------------------------------------------------------------------- estimators
-class ReducedRankRNN:
+class ReducedRankRNN(Storable):
     """Estimator wrapper of :func:`fit_rnn_rrr` (scikit-learn contract: ``fit`` returns self).
 
     Attributes (after fit): ``rnn_``, ``info_``.
@@ -434,7 +435,7 @@ class ReducedRankRNN:
         return float(rnn_log_likelihood(self.rnn_, x, inputs=inputs).sum() / x[..., 0].size)
 
 
-class LDSEM:
+class LDSEM(Storable):
     """Estimator wrapper of :func:`fit_lds_em`.
 
     Attributes (after fit): ``lds_``, ``log_likelihood_`` (per iteration), ``n_iter_``,

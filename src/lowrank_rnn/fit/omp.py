@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import RngLike, as_rng, check_choice, check_int, check_real
 from lowrank_rnn.fit.regression import (
     apply_phi,
@@ -128,7 +129,7 @@ def omp_select(
     }
 
 
-class SmallestRNN:
+class SmallestRNN(Storable):
     """Find a small RNN implementing ``dz/dt = g(z)`` by OMP (Algorithm 1).
 
     scikit-learn style: hyper-parameters here, :meth:`fit` returns ``self``.

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
+from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import (
     RngLike,
     as_rng,
@@ -474,7 +475,7 @@ def _as_points(name: str, value: Any, last: int) -> tuple[np.ndarray, tuple[int,
     return arr.reshape(-1, last), lead
 
 
-class ODEEmbedding:
+class ODEEmbedding(Storable):
     """Embed ``dz/dt = g(z)`` (or ``g(z, v)``) in a rank-r RNN by least squares (eq 9–11).
 
     scikit-learn style: hyper-parameters here, :meth:`fit` returns ``self``, learned attributes

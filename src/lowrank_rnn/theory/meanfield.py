@@ -49,6 +49,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import erf, ndtr
 
+from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import (
     RngLike,
     as_rng,
@@ -84,7 +85,7 @@ _CHUNK_ELEMENTS = 1 << 21  # points * populations * nodes evaluated at once (mem
 
 # =========================================================================== the mixture
 @dataclass(frozen=True, eq=False)
-class GaussianMixture:
+class GaussianMixture(Storable):
     """A Gaussian-mixture distribution of loadings (Beiran et al. 2021).
 
     The D = 2R + K loadings of a neuron are ordered ``m_1..m_R, n_1..n_R, I_1..I_K``.
