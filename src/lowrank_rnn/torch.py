@@ -299,6 +299,10 @@ class LowRankModule(torch.nn.Module):
         self.scale = check_real("scale", state["scale"])
         self.readout_scale = check_real("readout_scale", state["readout_scale"])
         self.phi = check_choice("phi", state["phi"], PHI_NAMES)
+        if self.masked:  # the row of each non-zero follows the (possibly new) index pointer
+            counts = torch.diff(self.mask_indptr)
+            self.mask_rows = torch.repeat_interleave(
+                torch.arange(self.n_neurons, device=counts.device), counts)
 
     @classmethod
     def from_state_dict(
