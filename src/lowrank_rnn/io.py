@@ -412,9 +412,9 @@ def _open_checked(path: str | os.PathLike[str]) -> tuple[Path, zipfile.ZipFile, 
         head = fh.read(_LOCAL_NAME_OFFSET + len(HEADER_NAME))
     magic = head[_LOCAL_NAME_OFFSET:] == HEADER_NAME.encode()
     if not head.startswith(_ZIP_MAGIC) or not magic:
-        what = "a ZIP archive (e.g. numpy .npz) without" if head.startswith(_ZIP_MAGIC) else \
-            "not a ZIP archive, so it has no"
-        raise _bad(path, f"not a lowrank-rnn file ({what} the {HEADER_NAME} header first)")
+        what = (f"a ZIP archive (e.g. numpy .npz) without the {HEADER_NAME} header first"
+                if head.startswith(_ZIP_MAGIC) else "not a ZIP archive")
+        raise _bad(path, f"not a lowrank-rnn file ({what})")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError) as err:
