@@ -165,7 +165,7 @@ def test_segmented_counts_that_do_not_add_up_are_refused(tmp_path: Path) -> None
 # ------------------------------------------------------------------------------ estimators
 def test_ode_embedding_round_trip_predicts_and_simulates_identically(tmp_path: Path) -> None:
     from lowrank_rnn.fit.regression import ODEEmbedding
-    from lowrank_rnn.odes import bistable
+    from lowrank_rnn.fit.targets import bistable
 
     est = ODEEmbedding(1, 40, inputs="bias", random_state=np.random.default_rng(3))
     est.fit(bistable, box=(-1.5, 1.5), n_points=200)
@@ -196,7 +196,7 @@ def test_ode_embedding_with_given_basis_and_unfitted(tmp_path: Path) -> None:
 @pytest.mark.parametrize("decay", ["fit", "fixed"])
 def test_smallest_rnn_round_trip(tmp_path: Path, decay: str) -> None:
     from lowrank_rnn.fit.omp import SmallestRNN
-    from lowrank_rnn.odes import bistable
+    from lowrank_rnn.fit.targets import bistable
 
     est = SmallestRNN(n_candidates=300, max_neurons=6, decay=decay, random_state=1)
     est.fit(bistable, box=(-1.5, 1.5), n_points=100)
@@ -214,8 +214,8 @@ def test_smallest_rnn_round_trip(tmp_path: Path, decay: str) -> None:
 
 
 def test_lds_estimators_round_trip_score_identically(tmp_path: Path) -> None:
-    from lowrank_rnn.lds import LatentLDS, LinearLowRankRNN, sample_lds
-    from lowrank_rnn.lds_fit import LDSEM, ReducedRankRNN
+    from lowrank_rnn.fit.lds import LDSEM, ReducedRankRNN
+    from lowrank_rnn.models.lds import LatentLDS, LinearLowRankRNN, sample_lds
 
     rng = np.random.default_rng(0)
     lds = LatentLDS(A=[[0.9, 0.2], [-0.2, 0.8]], C=rng.standard_normal((4, 2)), Q=np.eye(2),
@@ -237,8 +237,8 @@ def test_lds_estimators_round_trip_score_identically(tmp_path: Path) -> None:
 
 
 def test_gaussian_mixture_and_vector_field_fit_round_trip(tmp_path: Path) -> None:
-    from lowrank_rnn.meanfield import GaussianMixture
-    from lowrank_rnn.meanfield_fit import VectorFieldFit
+    from lowrank_rnn.fit.populations import VectorFieldFit
+    from lowrank_rnn.theory.meanfield import GaussianMixture
 
     cov = np.array([[1.0, 0.5, 0.1], [0.5, 2.0, 0.0], [0.1, 0.0, 1.0]])
     mix = GaussianMixture(np.array([0.3, 0.7]), np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.0]]),

@@ -19,7 +19,11 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from lowrank_rnn import LowRankRNN  # noqa: E402
-from lowrank_rnn.io import LowRankRNNsModel, from_low_rank_rnns, to_low_rank_rnns  # noqa: E402
+from lowrank_rnn.models.low_rank_rnns import (  # noqa: E402
+    LowRankRNNsModel,
+    from_low_rank_rnns,
+    to_low_rank_rnns,
+)
 from lowrank_rnn.simulate import simulate  # noqa: E402
 from lowrank_rnn.torch import LowRankModule  # noqa: E402
 

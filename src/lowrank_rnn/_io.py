@@ -10,9 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "atomic_path", "write_text_atomic", "write_json_atomic", "save_figure_atomic", "Storable"
-]
+__all__ = ["atomic_path", "write_text_atomic", "write_json_atomic", "save_figure_atomic"]
 
 
 @contextmanager
@@ -66,24 +64,3 @@ def _json_default(obj: Any) -> Any:
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
-
-class Storable:
-    """Mixin: ``obj.save(path)`` and ``cls.load(path)`` through :mod:`lowrank_rnn.io`."""
-
-    __slots__ = ()
-
-    def save(self, path: str | os.PathLike[str], *, compress: bool = False) -> Path:
-        """Write this object to ``path`` (see :func:`lowrank_rnn.io.save`); returns the path."""
-        from lowrank_rnn.io import save
-
-        return save(self, path, compress=compress)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Any:
-        """Read an object of this class from ``path`` (see :func:`lowrank_rnn.io.load`).
-
-        Raises ValueError naming the file if it holds something else or is not a valid file.
-        """
-        from lowrank_rnn.io import load
-
-        return load(path, expect=cls)

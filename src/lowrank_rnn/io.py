@@ -20,15 +20,17 @@ random part, the CSR mask, scales, tau, phi), :class:`~lowrank_rnn.large.FixedDe
 ``ReducedRankRNN``, ``LDSEM`` (hyper-parameters, learned attributes, ``info_``), the models
 ``LatentLDS``, ``LinearLowRankRNN``, the mean-field ``GaussianMixture``, ``VectorFieldFit`` and
 ``ClosedFormSolution``; and plain trees of dicts, lists, tuples, numbers, strings, arrays and
-sparse matrices holding any of these. Other classes join with :func:`register_format`.
+sparse matrices holding any of these.
 
 Writes are atomic (a temporary file beside the target, renamed when complete). Loading a file
 that is not ours, truncated, damaged, from a newer format version, or missing arrays raises a
 :class:`ValueError` that names the file and what is wrong.
 
-The Ostojic lab's ``low_rank_rnns`` package: :func:`from_low_rank_rnns` brings its low-rank
-models (state dicts with keys ``wi, si, m, n, wo, so, h0``) in, :func:`to_low_rank_rnns` takes a
-network out (see their docstrings for the mapping of conventions).
+Classes join with :func:`register_format` (any state functions), :func:`register_dataclass` or
+:func:`register_estimator`; the library's own classes register themselves in their modules
+(:data:`MODULES` says where, so that loading imports only what a file needs) and gain
+``obj.save(path)`` / ``cls.load(path)`` from the :class:`Storable` mixin. This module imports
+none of them.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ import inspect
 import json
 import math
 import os
-import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -55,14 +56,15 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "HEADER_NAME",
+    "MODULES",
+    "Storable",
     "save",
     "load",
     "read_header",
     "register_format",
+    "register_dataclass",
+    "register_estimator",
     "registered_formats",
-    "LowRankRNNsModel",
-    "from_low_rank_rnns",
-    "to_low_rank_rnns",
 ]
 
 #: Value of the header's ``format`` field.
@@ -92,11 +94,23 @@ class _Format:
 
 _BY_NAME: dict[str, _Format] = {}
 _BY_CLASS: dict[type, _Format] = {}
-#: Built-in types: stored name -> (module, class name, to_state, from_state); the module is
-#: imported only when an object of the type is saved or loaded.
-_LAZY: dict[str, tuple[str, str, Callable[[Any], Any], Callable[..., Any]]] = {}
-#: Stored names whose module registers the type itself on import (with register_format).
-_SELF_REGISTERING: dict[str, str] = {"BPTTTrainer": "lowrank_rnn.fit.bptt"}
+#: Where the library's own storable types live: each module registers its classes when it is
+#: imported, and loading a file imports the module its stored type names (a string table, so
+#: this module depends on none of them).
+MODULES: dict[str, str] = {
+    "LowRankRNN": "lowrank_rnn.network",
+    "FixedDegreeRankOne": "lowrank_rnn.large",
+    "GaussianMixture": "lowrank_rnn.theory.meanfield",
+    "LatentLDS": "lowrank_rnn.models.lds",
+    "LinearLowRankRNN": "lowrank_rnn.models.lds",
+    "ODEEmbedding": "lowrank_rnn.fit.regression",
+    "SmallestRNN": "lowrank_rnn.fit.omp",
+    "ReducedRankRNN": "lowrank_rnn.fit.lds",
+    "LDSEM": "lowrank_rnn.fit.lds",
+    "VectorFieldFit": "lowrank_rnn.fit.populations",
+    "ClosedFormSolution": "lowrank_rnn.fit.compare",
+    "BPTTTrainer": "lowrank_rnn.fit.bptt",
+}
 
 
 def register_format(
@@ -136,37 +150,23 @@ def register_format(
 
 
 def registered_formats() -> dict[str, type]:
-    """Stored names and classes of every storable type (importing the built-in ones)."""
-    for name in list(_LAZY):
+    """Stored names and classes of every storable type (importing the library's own)."""
+    for name in list(MODULES):
         _resolve_name(name)
     return {name: fmt.cls for name, fmt in sorted(_BY_NAME.items())}
 
 
 def _resolve_name(name: str) -> _Format | None:
-    if name in _BY_NAME:
-        return _BY_NAME[name]
-    if name in _LAZY:
-        module, attr, to_state, from_state = _LAZY[name]
-        cls = getattr(importlib.import_module(module), attr)
-        register_format(cls, to_state, from_state, name=name)
-        return _BY_NAME[name]
-    if name in _SELF_REGISTERING:
+    if name not in _BY_NAME and name in MODULES:
         try:
-            importlib.import_module(_SELF_REGISTERING[name])
-        except ImportError:
+            importlib.import_module(MODULES[name])
+        except ImportError:  # e.g. an optional dependency (torch) that is not installed
             return None
-        return _BY_NAME.get(name)
-    return None
+    return _BY_NAME.get(name)
 
 
 def _resolve_class(cls: type) -> _Format | None:
-    if cls in _BY_CLASS:
-        return _BY_CLASS[cls]
-    for name, (module, attr, _, _) in _LAZY.items():
-        mod = sys.modules.get(module)
-        if mod is not None and getattr(mod, attr, None) is cls:
-            return _resolve_name(name)
-    return None
+    return _BY_CLASS.get(cls)
 
 
 # =============================================================================== tree encoding
@@ -518,16 +518,16 @@ def load(path: str | os.PathLike[str], *, expect: type | tuple[type, ...] | None
     return obj
 
 
-# =============================================================================== built-in types
+# =============================================================================== helpers
 def _dataclass_state(obj: Any) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init}
 
 
-def _dataclass_from_state(module: str, attr: str) -> Callable[[dict[str, Any]], Any]:
-    def build(state: dict[str, Any]) -> Any:
-        return getattr(importlib.import_module(module), attr)(**state)
-
-    return build
+def register_dataclass(cls: type, *, name: str | None = None) -> None:
+    """Register a dataclass whose constructor takes its ``init`` fields (and validates them)."""
+    if not dataclasses.is_dataclass(cls):
+        raise ValueError(f"cls={cls!r}: expected a dataclass")
+    register_format(cls, _dataclass_state, lambda state: cls(**state), name=name)
 
 
 def _estimator_state(obj: Any) -> dict[str, Any]:
@@ -541,346 +541,36 @@ def _estimator_state(obj: Any) -> dict[str, Any]:
     return {"params": params, "fitted": fitted}
 
 
-def _estimator_from_state(module: str, attr: str) -> Callable[[dict[str, Any]], Any]:
+def register_estimator(cls: type, *, name: str | None = None) -> None:
+    """Register a scikit-learn-style estimator: its hyper-parameters (the constructor's
+    arguments, read back from attributes of the same names) and its learned attributes (public
+    names ending in ``_``, ``info_`` included) are stored; loading calls the constructor with
+    the hyper-parameters and sets the learned attributes."""
+
     def build(state: dict[str, Any]) -> Any:
-        obj = getattr(importlib.import_module(module), attr)(**state["params"])
+        obj = cls(**state["params"])
         for key, value in state["fitted"].items():
             if not key.endswith("_") or key.startswith("_"):
                 raise ValueError(f"fitted attribute {key!r}: learned attributes end in '_'")
             setattr(obj, key, value)
         return obj
 
-    return build
+    register_format(cls, _estimator_state, build, name=name)
 
 
-def _fixed_degree_state(obj: Any) -> dict[str, Any]:
-    return {
-        "m": obj.m, "n": obj.n, "idx": obj.idx, "counts": obj._counts, "scale": obj.scale,
-        "n_threads": obj.n_threads, "dtype": obj.dtype.name, "n_segments": obj.n_segments,
-        "segment_length": obj.segment_length,
-    }
+class Storable:
+    """Mixin: ``obj.save(path)`` and ``cls.load(path)`` through :func:`save` and :func:`load`."""
 
+    __slots__ = ()
 
-def _fixed_degree_from_state(state: dict[str, Any]) -> Any:
-    from lowrank_rnn import large
+    def save(self, path: str | os.PathLike[str], *, compress: bool = False) -> Path:
+        """Write this object to ``path`` (see :func:`lowrank_rnn.io.save`); returns the path."""
+        return save(self, path, compress=compress)
 
-    common = {"scale": state["scale"], "n_threads": state["n_threads"], "dtype": state["dtype"]}
-    if state["counts"] is None:
-        return large.FixedDegreeRankOne(state["m"], state["n"], state["idx"], copy=False,
-                                        **common)
-    # segmented layout: idx is stored in its reordered form with the per-slice counts; check
-    # what the constructor would, then attach the arrays as they are
-    m, n, idx, counts = state["m"], state["n"], state["idx"], state["counts"]
-    obj = large.FixedDegreeRankOne(m[:1], n[:1], np.zeros((1, 1), np.int32), **common)
-    size = m.shape[0]
-    n_seg = int(state["n_segments"])
-    if (m.shape != (size,) or n.shape != (size,) or idx.dtype != np.int32 or idx.ndim != 2
-            or idx.shape[0] != size or counts.shape != (size, n_seg)
-            or not np.issubdtype(counts.dtype, np.integer)):
-        raise ValueError("FixedDegreeRankOne: inconsistent shapes of m, n, idx and counts")
-    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(n))):
-        raise ValueError("FixedDegreeRankOne: m and n must be finite")
-    lo, hi = large._index_range(idx, obj.n_threads)
-    if lo < 0 or hi >= size:
-        raise ValueError(f"idx: row indices must lie in [0, {size - 1}], got [{lo}, {hi}]")
-    if np.any(counts.sum(axis=1, dtype=np.int64) != idx.shape[1]):
-        raise ValueError("counts: every column's segment counts must add up to C")
-    obj.m, obj.n, obj.idx, obj._counts = m.astype(float, copy=False), n.astype(float), idx, counts
-    obj.n_segments = n_seg
-    obj.segment_length = int(state["segment_length"])
-    obj._blocks = None
-    return obj
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Any:
+        """Read an object of this class from ``path`` (see :func:`lowrank_rnn.io.load`).
 
-
-def _register_builtins() -> None:
-    dataclasses_ = {
-        "LowRankRNN": "lowrank_rnn.network",
-        "GaussianMixture": "lowrank_rnn.meanfield",
-        "LatentLDS": "lowrank_rnn.lds",
-        "LinearLowRankRNN": "lowrank_rnn.lds",
-        "VectorFieldFit": "lowrank_rnn.meanfield_fit",
-        "ClosedFormSolution": "lowrank_rnn.compare",
-    }
-    for name, module in dataclasses_.items():
-        _LAZY[name] = (module, name, _dataclass_state, _dataclass_from_state(module, name))
-    estimators = {
-        "ODEEmbedding": "lowrank_rnn.fit.regression",
-        "SmallestRNN": "lowrank_rnn.fit.omp",
-        "ReducedRankRNN": "lowrank_rnn.lds_fit",
-        "LDSEM": "lowrank_rnn.lds_fit",
-    }
-    for name, module in estimators.items():
-        _LAZY[name] = (module, name, _estimator_state, _estimator_from_state(module, name))
-    _LAZY["FixedDegreeRankOne"] = ("lowrank_rnn.large", "FixedDegreeRankOne",
-                                   _fixed_degree_state, _fixed_degree_from_state)
-
-
-_register_builtins()
-
-
-# =============================================================================== low_rank_rnns
-@dataclass(frozen=True, eq=False)
-class LowRankRNNsModel:
-    """A model of the ``low_rank_rnns`` package as a library network plus its settings.
-
-    Attributes
-    ----------
-    network : LowRankRNN
-    x0 : ndarray, shape (N,)
-        Initial state (their ``h0``).
-    dt : float
-        Time step of their discretisation (``alpha * tau``).
-    noise : float
-        Noise amplitude for :func:`lowrank_rnn.simulate.simulate` equal to their per-step
-        ``noise_std`` (``noise = noise_std * tau / sqrt(dt)``).
-    """
-
-    network: Any
-    x0: np.ndarray
-    dt: float
-    noise: float = 0.0
-
-    def predict(self, inputs: np.ndarray, *, rng: Any = None, **kwargs: Any) -> np.ndarray:
-        """Their ``forward(inputs)``: outputs of shape (batch, time, d_out) after each input.
-
-        Runs :func:`lowrank_rnn.simulate.simulate` from ``x0`` and drops the initial readout.
+        Raises ValueError naming the file if it holds something else or is not a valid file.
         """
-        from lowrank_rnn.simulate import simulate
-
-        traj = simulate(self.network, inputs, self.x0, dt=self.dt, noise=self.noise, rng=rng,
-                        **kwargs)
-        return traj.z[:, 1:]
-
-
-_LRR_KEYS = ("wi", "si", "m", "n", "wo", "so", "h0")
-
-
-def _state_arrays(source: Any) -> tuple[dict[str, np.ndarray], str]:
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.is_file():
-            raise ValueError(f"state_dict={str(path)!r}: no such file")
-        with open(path, "rb") as fh:
-            head = fh.read(len(_ZIP_MAGIC) + _LOCAL_NAME_OFFSET + len(HEADER_NAME))
-        if path.suffix == ".npz":
-            try:
-                with np.load(path, allow_pickle=False) as data:
-                    raw = {k: data[k] for k in data.files}
-            except _STORE_ERRORS as err:
-                raise ValueError(f"{path}: not a readable .npz of arrays ({err})") from err
-        else:
-            try:
-                import torch
-            except ImportError as err:  # pragma: no cover - torch is an optional extra
-                raise ValueError(f"{path}: reading a .pt file needs PyTorch "
-                                 "(pip install 'lowrank-rnn[torch]')") from err
-            try:
-                raw = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception as err:  # noqa: BLE001 - every failure of an untrusted file
-                kind = "a ZIP archive" if head.startswith(_ZIP_MAGIC) else "not a torch file"
-                raise ValueError(f"{path}: not a state dict that loads with "
-                                 f"weights_only=True ({kind}: {err})") from err
-        label = str(path)
-    else:
-        raw, label = source, "state_dict"
-    if isinstance(raw, Mapping) and "state_dict" in raw and isinstance(raw["state_dict"],
-                                                                       Mapping):
-        raw = raw["state_dict"]
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{label}: expected a mapping of parameter names to tensors, got "
-                         f"{type(raw).__name__}")
-    out = {}
-    for key, value in raw.items():
-        if hasattr(value, "detach"):
-            value = value.detach().cpu().double().numpy()
-        out[str(key)] = np.asarray(value, dtype=float)
-    return out, label
-
-
-def from_low_rank_rnns(
-    state_dict: Any,
-    *,
-    alpha: float,
-    tau: float = 1.0,
-    noise_std: float = 0.0,
-    recurrent_scale: str | float = "1/N",
-    readout_scale: str | float = "1/N",
-    phi: str = "tanh",
-) -> LowRankRNNsModel:
-    """Import a low-rank model of the Ostojic lab's ``low_rank_rnns`` package.
-
-    Their update (``LowRankRNN.forward``), for inputs ``u_k`` of shape (batch, d_in)::
-
-        h_{k+1} = h_k + noise_std xi_k + alpha (-h_k + phi(h_k) n m^T / N + u_k (si * wi))
-        out_k   = phi(h_{k+1}) (wo * so) / N,        h_0 = h0
-
-    with ``wi`` (d_in, N), ``si`` (d_in,), ``m, n`` (N, R), ``wo`` (N, d_out), ``so`` (d_out,),
-    ``h0`` (N,). It is the library's equation ("A new look at low-rank RNNs", eq 1-3, as
-    :func:`lowrank_rnn.simulate.simulate` integrates it) with ``M = m``, ``N = n``,
-    ``scale = 1/N``, ``I = (si * wi)^T``, ``W = wo * so``, ``readout_scale = 1/N``,
-    ``dt = alpha tau``, ``x0 = h0`` and ``noise = noise_std tau / sqrt(dt)``; their outputs
-    are ``simulate(...).z[:, 1:]`` (:meth:`LowRankRNNsModel.predict`).
-
-    Parameters
-    ----------
-    state_dict : mapping or path
-        Their ``state_dict()`` (torch tensors or numpy arrays), or a ``.pt`` file of it (read
-        with ``torch.load(weights_only=True)``: nothing is unpickled) or a ``.npz`` of arrays.
-        A bias ``b`` must be zero (the library's phi takes no bias); ``rec_noise`` (older
-        versions' quenched random part) becomes the dense random part.
-    alpha : float
-        Their ``alpha = dt / tau`` (a constructor argument, not in the state dict), in (0, 1].
-    tau : float
-        The time constant to use (sets ``dt = alpha tau``).
-    noise_std : float
-        Their per-step noise standard deviation.
-    recurrent_scale, readout_scale : '1/N' or float
-        Scale of ``m n^T`` and of the readout: ``'1/N'`` as in their current ``LowRankRNN``;
-        older versions and variants use 1.
-    phi : {'tanh', 'relu', 'linear'}
-        Their ``non_linearity`` (tanh by default; the output non-linearity must be the same).
-
-    Returns
-    -------
-    LowRankRNNsModel
-    """
-    from lowrank_rnn._validate import check_choice, check_real
-    from lowrank_rnn.network import LowRankRNN
-    from lowrank_rnn.transfer import PHI_NAMES
-
-    alpha = check_real("alpha", alpha, minimum=0.0, maximum=1.0, min_inclusive=False)
-    tau = check_real("tau", tau, minimum=0.0, min_inclusive=False)
-    noise_std = check_real("noise_std", noise_std, minimum=0.0)
-    check_choice("phi", phi, PHI_NAMES)
-    arrays, label = _state_arrays(state_dict)
-    missing = [k for k in ("m", "n", "wo") if k not in arrays]
-    if missing:
-        raise ValueError(f"{label}: missing keys {missing}; a low_rank_rnns LowRankRNN state "
-                         f"dict has {', '.join(_LRR_KEYS)}")
-    m, n, wo = arrays["m"], arrays["n"], arrays["wo"]
-    if m.ndim != 2 or n.shape != m.shape:
-        raise ValueError(f"{label}: m and n must both have shape (N, rank), got {m.shape} "
-                         f"and {n.shape}")
-    size = m.shape[0]
-    if wo.ndim != 2 or wo.shape[0] != size:
-        raise ValueError(f"{label}: wo must have shape ({size}, d_out), got {wo.shape}")
-    so = arrays.get("so", np.ones(wo.shape[1]))
-    if so.shape != (wo.shape[1],):
-        raise ValueError(f"{label}: so must have shape ({wo.shape[1]},), got {so.shape}")
-    I = None
-    if "wi" in arrays and arrays["wi"].size:
-        wi = arrays["wi"]
-        if wi.ndim != 2 or wi.shape[1] != size:
-            raise ValueError(f"{label}: wi must have shape (d_in, {size}), got {wi.shape}")
-        si = arrays.get("si", np.ones(wi.shape[0]))
-        if si.shape != (wi.shape[0],):
-            raise ValueError(f"{label}: si must have shape ({wi.shape[0]},), got {si.shape}")
-        I = (si[:, None] * wi).T
-    h0 = arrays.get("h0", np.zeros(size))
-    if h0.shape != (size,):
-        raise ValueError(f"{label}: h0 must have shape ({size},), got {h0.shape}")
-    b = arrays.get("b")
-    if b is not None and np.any(b != 0):
-        raise ValueError(f"{label}: a non-zero bias b (phi(h + b)) has no counterpart in the "
-                         "library's equation")
-    random = arrays.get("rec_noise")
-    if random is not None and not np.any(random):
-        random = None
-
-    def scale_of(name: str, value: str | float) -> float:
-        if isinstance(value, str):
-            check_choice(name, value, ("1/N",))
-            return 1.0 / size
-        return check_real(name, value)
-
-    dt = alpha * tau
-    net = LowRankRNN(
-        M=m, N=n, I=I, W=wo * so[None, :], random=random,
-        scale=scale_of("recurrent_scale", recurrent_scale),
-        readout_scale=scale_of("readout_scale", readout_scale), tau=tau, phi=phi,
-    )
-    return LowRankRNNsModel(net, h0, dt, noise_std * tau / math.sqrt(dt))
-
-
-def to_low_rank_rnns(
-    net: Any,
-    *,
-    dt: float,
-    x0: np.ndarray | None = None,
-    noise: float = 0.0,
-    path: str | os.PathLike[str] | None = None,
-    include_bias: bool = True,
-    dtype: str = "float32",
-) -> dict[str, Any]:
-    """Export a pure low-rank network to the ``low_rank_rnns`` conventions (inverse of
-    :func:`from_low_rank_rnns`).
-
-    ``m = M``, ``n = N scale N_neurons`` (so that ``m n^T / N = scale M N^T``),
-    ``wi = I^T``, ``si = 1``, ``wo = W readout_scale N_neurons``, ``so = 1``, ``h0 = x0``,
-    ``alpha = dt / tau``, ``noise_std = noise sqrt(dt) / tau``.
-
-    Parameters
-    ----------
-    net : LowRankRNN
-        Without mask or random part, with a readout W.
-    dt : float
-        Time step (> 0, at most tau: their alpha is at most 1).
-    x0 : ndarray, shape (N,), optional
-        Initial state (zeros by default).
-    noise : float
-        The library's noise amplitude (see :func:`lowrank_rnn.simulate.simulate`).
-    path : path, optional
-        Also write the state dict there with ``torch.save`` (atomically).
-    include_bias : bool
-        Add their bias ``b = 0`` (present in current versions; drop it for older ones).
-    dtype : {'float32', 'float64'}
-
-    Returns
-    -------
-    dict
-        ``state_dict`` (torch tensors with keys ``wi, si, m, n, wo, so, h0`` (and ``b``)),
-        and the constructor arguments ``input_size``, ``hidden_size``, ``output_size``,
-        ``rank``, ``alpha``, ``noise_std``.
-    """
-    from lowrank_rnn._validate import check_choice, check_real
-    from lowrank_rnn.network import LowRankRNN
-
-    if not isinstance(net, LowRankRNN):
-        raise ValueError(f"net: expected a LowRankRNN, got {type(net).__name__}")
-    if net.structure != "lowrank":
-        raise ValueError(f"net: structure {net.structure!r}; low_rank_rnns' LowRankRNN holds only "
-                         "the factors m, n (no mask, no random part)")
-    if net.W is None:
-        raise ValueError("net: has no readout W; low_rank_rnns models always have one (wo)")
-    dt = check_real("dt", dt, minimum=0.0, maximum=net.tau, min_inclusive=False)
-    noise = check_real("noise", noise, minimum=0.0)
-    check_choice("dtype", dtype, ("float32", "float64"))
-    size = net.n_neurons
-    if x0 is None:
-        x0 = np.zeros(size)
-    x0 = np.asarray(x0, dtype=float)
-    if x0.shape != (size,) or not np.all(np.isfinite(x0)):
-        raise ValueError(f"x0: expected a finite array of shape ({size},), got {x0.shape}")
-    try:
-        import torch
-    except ImportError as err:  # pragma: no cover - torch is an optional extra
-        raise ValueError("to_low_rank_rnns: needs PyTorch (pip install 'lowrank-rnn[torch]')") \
-            from err
-    tdt = torch.float32 if dtype == "float32" else torch.float64
-    d_in = net.d_in
-    wi = net.I.T if net.I is not None else np.zeros((0, size))
-    arrays = {
-        "wi": wi, "si": np.ones(d_in), "m": net.M, "n": net.N * (net.scale * size),
-        "wo": net.W * (net.readout_scale * size), "so": np.ones(net.d_out), "h0": x0,
-    }
-    if include_bias:
-        arrays["b"] = np.zeros(size)
-    state = {k: torch.tensor(np.ascontiguousarray(v), dtype=tdt) for k, v in arrays.items()}
-    if path is not None:
-        with atomic_path(path) as tmp:
-            torch.save(state, tmp)
-    return {
-        "state_dict": state, "input_size": d_in, "hidden_size": size,
-        "output_size": net.d_out, "rank": net.rank, "alpha": dt / net.tau,
-        "noise_std": noise * math.sqrt(dt) / net.tau, "non_linearity": net.phi,
-    }
+        return load(path, expect=cls)

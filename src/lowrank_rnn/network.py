@@ -24,8 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import check_array, check_choice, check_real
+from lowrank_rnn.io import Storable, register_dataclass
 from lowrank_rnn.transfer import PHI_NAMES
 
 __all__ = ["LowRankRNN", "DENSE_LIMIT"]
@@ -263,3 +263,6 @@ class LowRankRNN(Storable):
             rnd = self.random.toarray() if sp.issparse(self.random) else self.random
             J = J + rnd
         return J
+
+
+register_dataclass(LowRankRNN)

@@ -44,7 +44,7 @@ def _network(net: Any, spectrum: bool, seed: int) -> dict[str, Any]:
         out["spectrum"] = {"method": "exact (R x R)", "outlier": _number(np.max(ev.real)),
                            "bulk_radius": 0.0, **_eig_summary(ev)}
     else:
-        from lowrank_rnn.spectrum import measure_spectrum
+        from lowrank_rnn.theory.spectrum import measure_spectrum
 
         res = measure_spectrum(net, rng=seed)
         out["spectrum"] = {"method": res.method, "outlier": _number(res.outlier),

@@ -35,6 +35,7 @@ import numpy as np
 
 from lowrank_rnn._validate import check_choice, check_int, check_real
 from lowrank_rnn.fit.bptt import BPTTTrainer, masked_mse
+from lowrank_rnn.io import register_dataclass
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.simulate import simulate
 from lowrank_rnn.tasks._base import TrialBatch
@@ -494,3 +495,6 @@ def summarize(runs: Sequence[ComparisonRun]) -> dict[str, Any]:
         out[method] = dict(by_size[key])
         out[method]["by_size"] = {str(n): v for n, v in by_size.items()}
     return out
+
+
+register_dataclass(ClosedFormSolution)

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import (
     RngLike,
     as_rng,
@@ -35,6 +34,7 @@ from lowrank_rnn._validate import (
     check_int,
     check_real,
 )
+from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.models.lds import (
     LatentLDS,
     LinearLowRankRNN,
@@ -597,3 +597,7 @@ def sample_nonlinear_network(
         save_every=every, batch=n_seq,
     )
     return np.asarray(traj.x[:, burn_in + 1 :], dtype=float)
+
+
+register_estimator(ReducedRankRNN)
+register_estimator(LDSEM)

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import RngLike, as_rng, check_choice, check_int, check_real
 from lowrank_rnn.fit.regression import (
     apply_phi,
@@ -34,6 +33,7 @@ from lowrank_rnn.fit.regression import (
     latent_coordinates,
     sample_basis,
 )
+from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.network import LowRankRNN
 
 __all__ = ["SmallestRNN", "omp_select"]
@@ -357,3 +357,6 @@ class SmallestRNN(Storable):
         traj = simulate(self.network_, u, x0, dt=dt, n_steps=n_steps)
         # bias input: u = 1 from v(0) = 1 keeps v = 1
         return traj.t, latent_coordinates(traj.x, self.M_, self.I_, np.ones(traj.x.shape[:2]))
+
+
+register_estimator(SmallestRNN)

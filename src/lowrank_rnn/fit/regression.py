@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import (
     RngLike,
     as_rng,
@@ -46,6 +45,7 @@ from lowrank_rnn._validate import (
     check_int,
     check_real,
 )
+from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.transfer import get_phi
 
@@ -911,3 +911,5 @@ class ODEEmbedding(Storable):
         keep = np.arange(0, n_steps + 1, int(save_every))[: traj.x.shape[1]]
         return traj.t, self.latent(traj.x, v[:, keep])
 
+
+register_estimator(ODEEmbedding)

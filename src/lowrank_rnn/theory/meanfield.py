@@ -49,7 +49,6 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import erf, ndtr
 
-from lowrank_rnn._io import Storable
 from lowrank_rnn._validate import (
     RngLike,
     as_rng,
@@ -60,6 +59,7 @@ from lowrank_rnn._validate import (
     check_real,
 )
 from lowrank_rnn.connectivity import mixture_loadings
+from lowrank_rnn.io import Storable, register_dataclass
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.transfer import PHI_NAMES
 
@@ -724,3 +724,6 @@ def nullclines(
         gen = contourpy.contour_generator(k1, k2, F[..., r])
         out[key] = [np.asarray(line) for line in gen.lines(0.0)]
     return out
+
+
+register_dataclass(GaussianMixture)
