@@ -289,6 +289,8 @@ def test_header_records_format_and_package_version(tmp_path: Path) -> None:
         assert zf.namelist()[0] == HEADER_NAME
     with np.load(path, allow_pickle=False) as npz:  # other tools read the arrays directly
         np.testing.assert_array_equal(npz["M"], load(path).M)
+    again = save(load(path), tmp_path / "again.npz")
+    assert again.read_bytes() == path.read_bytes()  # same object, same bytes
 
 
 def test_register_format_for_a_user_class(tmp_path: Path) -> None:
