@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq, least_squares
@@ -38,6 +39,7 @@ from lowrank_rnn._validate import (
     check_real,
 )
 from lowrank_rnn.io import register_dataclass
+from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.theory.meanfield import GaussianMixture, gaussian_averages, latent_trajectory
 
 __all__ = [
@@ -51,6 +53,10 @@ __all__ = [
     "rotational_mixture",
     "rotational_cycle_theory",
     "simulate_cycle",
+    "network_loadings",
+    "PopulationMixture",
+    "fit_populations",
+    "resampled_scores",
 ]
 
 
@@ -378,3 +384,276 @@ def simulate_cycle(
 
 
 register_dataclass(VectorFieldFit)
+
+
+# =========================================================================== population fits
+def network_loadings(net: LowRankRNN) -> tuple[np.ndarray, dict[str, int]]:
+    """Each neuron's loadings ``(m_1..m_R, n_1..n_R, I_1..I_K, w_1..w_Q)`` in mean-field units.
+
+    The units are those of :class:`~lowrank_rnn.theory.meanfield.GaussianMixture`: ``J = M N^T
+    / N`` (the network's ``scale`` is moved into n: ``n = scale * N * N_neurons``) and the
+    readout ``W = w / N`` (so ``w = N_neurons * W``; ``readout_scale`` stays outside). Inputs are
+    unscaled.
+
+    Parameters
+    ----------
+    net : LowRankRNN
+        A pure low-rank network (no mask, no random part).
+
+    Returns
+    -------
+    X : ndarray, shape (N, 2R + K + Q)
+    dims : dict
+        ``rank`` R, ``d_in`` K, ``d_out`` Q.
+    """
+    if not isinstance(net, LowRankRNN):
+        raise ValueError(f"net: expected a LowRankRNN, got {type(net).__name__}")
+    if net.structure != "lowrank":
+        raise ValueError(
+            f"net: population fits need a pure low-rank network (loadings only), got structure "
+            f"{net.structure!r} (a mask or random part is not described by loadings)"
+        )
+    n = net.n_neurons
+    cols = [net.M, net.N * (net.scale * n)]
+    if net.I is not None:
+        cols.append(net.I)
+    if net.W is not None:
+        cols.append(net.W * n)
+    return np.hstack(cols), {"rank": net.rank, "d_in": net.d_in, "d_out": net.d_out}
+
+
+def _standardise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mu = X.mean(axis=0)
+    sd = X.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return (X - mu) / sd, mu, sd
+
+
+_SELECTIONS = ("bic", "dirichlet")
+
+
+class PopulationMixture:
+    """Fit a Gaussian mixture to the loadings of a trained network (Beiran et al. 2021;
+    Dubreuil et al. 2022) with scikit-learn (scikit-learn estimator conventions).
+
+    The loadings of :func:`network_loadings` are standardised column by column, fitted with
+    :class:`sklearn.mixture.GaussianMixture` (full covariances) and transformed back, giving the
+    library's mixture spec :class:`~lowrank_rnn.theory.meanfield.GaussianMixture` with readout
+    loadings, from which networks of any size are drawn (``mixture_.sample_network(N, rng=...)``).
+
+    Parameters
+    ----------
+    n_populations : int or {'bic', 'dirichlet'}
+        A fixed number P; ``'bic'``: the P in ``1..max_populations`` of least Bayesian
+        information criterion; ``'dirichlet'``: a truncated Dirichlet-process mixture
+        (:class:`sklearn.mixture.BayesianGaussianMixture` with ``max_populations`` components)
+        chooses P as the number of components holding at least ``min_size`` neurons, then P is
+        fitted by maximum likelihood like a fixed number.
+    max_populations : int
+        Largest P tried (``'bic'``) or the truncation level (``'dirichlet'``).
+    n_init : int
+        Initialisations of EM per fit (best likelihood kept).
+    n_bootstrap : int
+        Bootstrap resamples of the neurons for the stability of the clustering: each resample
+        is refitted with the chosen P and its labels of all neurons are compared with
+        ``labels_`` by the adjusted Rand index (``stability_``).
+    min_size : int
+        Smallest population counted by ``'dirichlet'``.
+    reg_covar : float
+        Added to the diagonal of each covariance in standardised units (scikit-learn's).
+    random_state : Generator, int or None
+
+    Attributes
+    ----------
+    mixture_ : GaussianMixture
+        The fitted mixture (``rank``, ``d_in``, ``d_out``, ``phi``, ``tau``, ``readout_scale``
+        of the network).
+    n_populations_ : int
+    labels_ : ndarray of int, shape (N,)
+        Most likely population of each neuron.
+    estimator_ : sklearn.mixture.GaussianMixture
+        The fitted scikit-learn model (standardised units).
+    scaling_ : tuple of ndarray, shapes (D,), (D,)
+        Column means and standard deviations of the standardisation.
+    bic_ : dict
+        P -> BIC of each P tried (``'bic'``), else of the chosen P.
+    stability_ : ndarray, shape (n_bootstrap,)
+        Adjusted Rand index of each bootstrap refit (empty without bootstrap).
+    info_ : dict
+        ``log_likelihood`` (mean per neuron), ``converged``, ``n_iter``, ``selection``,
+        ``dirichlet_weights`` (for ``'dirichlet'``), ``n_neurons``.
+    """
+
+    def __init__(
+        self,
+        n_populations: int | str = 1,
+        *,
+        max_populations: int = 6,
+        n_init: int = 3,
+        n_bootstrap: int = 0,
+        min_size: int = 10,
+        reg_covar: float = 1e-6,
+        random_state: RngLike = None,
+    ) -> None:
+        if isinstance(n_populations, str):
+            check_choice("n_populations", n_populations, _SELECTIONS)
+        else:
+            n_populations = check_int("n_populations", n_populations, minimum=1)
+        self.n_populations = n_populations
+        self.max_populations = check_int("max_populations", max_populations, minimum=1)
+        self.n_init = check_int("n_init", n_init, minimum=1)
+        self.n_bootstrap = check_int("n_bootstrap", n_bootstrap, minimum=0)
+        self.min_size = check_int("min_size", min_size, minimum=1)
+        self.reg_covar = check_real("reg_covar", reg_covar, minimum=0.0)
+        as_rng(random_state, "random_state")
+        self.random_state = random_state
+
+    def _gmm(self, p: int, seed: int) -> Any:
+        from sklearn.mixture import GaussianMixture as SkGMM
+
+        return SkGMM(n_components=p, covariance_type="full", n_init=self.n_init,
+                     reg_covar=self.reg_covar, max_iter=500, random_state=seed)
+
+    def fit(self, net: LowRankRNN) -> PopulationMixture:
+        """Fit the mixture to the loadings of ``net`` (see the class docstring).
+
+        Returns
+        -------
+        self
+        """
+        from sklearn.metrics import adjusted_rand_score
+        from sklearn.mixture import BayesianGaussianMixture
+
+        X, dims = network_loadings(net)
+        n, d = X.shape
+        Z, mu, sd = _standardise(X)
+        rng = as_rng(self.random_state, "random_state")
+        seed = int(rng.integers(2**31 - 1))
+        info: dict[str, Any] = {"selection": self.n_populations, "n_neurons": n}
+        bic: dict[int, float] = {}
+        if self.n_populations == "bic":
+            best = None
+            for p in range(1, min(self.max_populations, n) + 1):
+                g = self._gmm(p, seed).fit(Z)
+                bic[p] = float(g.bic(Z))
+                if best is None or bic[p] < bic[best[0]]:
+                    best = (p, g)
+            p, gmm = best
+        else:
+            if self.n_populations == "dirichlet":
+                bgm = BayesianGaussianMixture(
+                    n_components=min(self.max_populations, n), covariance_type="full",
+                    weight_concentration_prior_type="dirichlet_process",
+                    n_init=self.n_init, reg_covar=self.reg_covar, max_iter=1000,
+                    random_state=seed,
+                ).fit(Z)
+                sizes = np.bincount(bgm.predict(Z), minlength=bgm.n_components)
+                p = max(1, int(np.sum(sizes >= self.min_size)))
+                info["dirichlet_weights"] = bgm.weights_.tolist()
+            else:
+                p = int(self.n_populations)
+                if p > n:
+                    raise ValueError(f"n_populations={p}: more populations than neurons ({n})")
+            gmm = self._gmm(p, seed).fit(Z)
+            bic[p] = float(gmm.bic(Z))
+        labels = gmm.predict(Z)
+        means = gmm.means_ * sd + mu
+        covs = gmm.covariances_ * sd[None, :, None] * sd[None, None, :]
+        covs = 0.5 * (covs + np.transpose(covs, (0, 2, 1)))
+        weights = gmm.weights_ / gmm.weights_.sum()
+        self.mixture_ = GaussianMixture(
+            weights, means, covs, rank=dims["rank"], phi=net.phi, tau=net.tau,
+            d_out=dims["d_out"], readout_scale=net.readout_scale,
+        )
+        self.n_populations_ = int(p)
+        self.labels_ = labels
+        self.estimator_ = gmm
+        self.scaling_ = (mu, sd)
+        self.bic_ = bic
+        stab = []
+        for _ in range(self.n_bootstrap):
+            idx = rng.integers(0, n, size=n)
+            g = self._gmm(p, int(rng.integers(2**31 - 1))).fit(Z[idx])
+            stab.append(adjusted_rand_score(labels, g.predict(Z)))
+        self.stability_ = np.asarray(stab, dtype=float)
+        info.update(log_likelihood=float(gmm.score(Z) - np.sum(np.log(sd))),
+                    converged=bool(gmm.converged_), n_iter=int(gmm.n_iter_), n_loadings=d)
+        self.info_ = info
+        return self
+
+    def predict(self, net: LowRankRNN) -> np.ndarray:
+        """Most likely population of each neuron of ``net`` (same loading layout)."""
+        if not hasattr(self, "estimator_"):
+            raise ValueError("the mixture is not fitted: call fit() first")
+        X, _ = network_loadings(net)
+        if X.shape[1] != self.mixture_.means.shape[1]:
+            raise ValueError(f"net: {X.shape[1]} loadings per neuron, the fit has "
+                             f"{self.mixture_.means.shape[1]}")
+        mu, sd = self.scaling_
+        return self.estimator_.predict((X - mu) / sd)
+
+
+def fit_populations(
+    net: LowRankRNN,
+    n_populations: int | str = 1,
+    *,
+    max_populations: int = 6,
+    n_bootstrap: int = 0,
+    n_init: int = 3,
+    rng: RngLike = None,
+) -> PopulationMixture:
+    """Fit P Gaussian populations to the loadings of a network (:class:`PopulationMixture`).
+
+    Parameters
+    ----------
+    net : LowRankRNN
+        Pure low rank, e.g. :meth:`lowrank_rnn.fit.bptt.BPTTTrainer.to_network`.
+    n_populations : int or {'bic', 'dirichlet'}
+    max_populations, n_bootstrap, n_init
+        See :class:`PopulationMixture`.
+    rng : Generator, int or None
+
+    Returns
+    -------
+    PopulationMixture
+        Fitted: ``mixture_`` (resample with ``mixture_.sample_network(N, rng=...)``),
+        ``labels_``, ``bic_``, ``stability_``, ``info_``.
+    """
+    return PopulationMixture(
+        n_populations, max_populations=max_populations, n_init=n_init,
+        n_bootstrap=n_bootstrap, random_state=rng,
+    ).fit(net)
+
+
+def resampled_scores(
+    mixture: GaussianMixture,
+    n_neurons: int,
+    score: Callable[[LowRankRNN], float],
+    *,
+    draws: int = 10,
+    rng: RngLike = None,
+) -> np.ndarray:
+    """A task metric of ``draws`` networks resampled from ``mixture`` at ``n_neurons``.
+
+    Parameters
+    ----------
+    mixture : GaussianMixture
+    n_neurons : int
+    score : callable
+        ``score(net) -> float`` (e.g. a task accuracy or loss of a network).
+    draws : int
+    rng : Generator, int or None
+        Each draw uses its own child stream (same seed, same networks).
+
+    Returns
+    -------
+    ndarray, shape (draws,)
+    """
+    if not isinstance(mixture, GaussianMixture):
+        raise ValueError(f"mixture: expected a GaussianMixture, got {type(mixture).__name__}")
+    n = check_int("n_neurons", n_neurons, minimum=1)
+    draws = check_int("draws", draws, minimum=1)
+    if not callable(score):
+        raise ValueError(f"score: expected a callable score(net), got {type(score).__name__}")
+    gens = as_rng(rng).spawn(draws)
+    return np.array([float(score(mixture.sample_network(n, rng=g))) for g in gens])

@@ -1,9 +1,13 @@
 """Mean-field latent dynamics of Gaussian-mixture low-rank networks (Beiran et al. 2021).
 
 Model. Neuron i belongs to population p with probability (fraction) alpha_p. Its loadings
-``(m_1..m_R, n_1..n_R, I_1..I_K)`` (D = 2R + K numbers) are drawn from ``N(a^p, Sigma^p)``.
-The network is ``tau dx/dt = -x + M N^T phi(x) / N + I u``. Starting in span(M, I), the activity
-stays there, ``x = sum_s m_s kappa_s + sum_k I_k v_k`` with ``tau dv/dt = -v + u``, and
+``(m_1..m_R, n_1..n_R, I_1..I_K[, w_1..w_Q])`` (D = 2R + K + Q numbers) are drawn from
+``N(a^p, Sigma^p)``. The network is ``tau dx/dt = -x + M N^T phi(x) / N + I u`` with readout
+``z = readout_scale * w^T phi(x) / N``: the connectivity and the readout both carry ``1/N``,
+the inputs do not, so a network sampled at any N has the same mean field
+(:meth:`GaussianMixture.sample`) and its readout tends to ``readout_scale * E[w phi(x)]``
+(:func:`latent_readout`). Starting in span(M, I), the activity stays there,
+``x = sum_s m_s kappa_s + sum_k I_k v_k`` with ``tau dv/dt = -v + u``, and
 
     tau dkappa_r/dt = -kappa_r + (1/N) sum_j n_rj phi(x_j).
 
@@ -70,6 +74,7 @@ __all__ = [
     "LatentTrajectory",
     "gaussian_averages",
     "latent_drive",
+    "latent_readout",
     "latent_vector_field",
     "latent_jacobian",
     "latent_trajectory",
@@ -88,7 +93,8 @@ _CHUNK_ELEMENTS = 1 << 21  # points * populations * nodes evaluated at once (mem
 class GaussianMixture(Storable):
     """A Gaussian-mixture distribution of loadings (Beiran et al. 2021).
 
-    The D = 2R + K loadings of a neuron are ordered ``m_1..m_R, n_1..n_R, I_1..I_K``.
+    The D = 2R + K + Q loadings of a neuron are ordered ``m_1..m_R, n_1..n_R, I_1..I_K,
+    w_1..w_Q`` (Q readout loadings, 0 by default).
 
     Parameters
     ----------
@@ -99,10 +105,15 @@ class GaussianMixture(Storable):
     covs : array_like, shape (P, D, D)
         Population covariances Sigma^p (symmetric positive semi-definite).
     rank : int
-        R >= 1; the number of inputs is ``K = D - 2R``.
+        R >= 1; the number of inputs is ``K = D - 2R - Q``.
     phi : {'tanh', 'relu', 'linear'}
     tau : float
         Time constant (> 0).
+    d_out : int
+        Number Q >= 0 of readout loadings (the last Q of the D).
+    readout_scale : float
+        Scale of the readout of sampled networks, ``z = readout_scale * W^T phi(x)`` with
+        ``W = w / N``.
     """
 
     fractions: np.ndarray
@@ -111,6 +122,8 @@ class GaussianMixture(Storable):
     rank: int
     phi: str = "tanh"
     tau: float = 1.0
+    d_out: int = 0
+    readout_scale: float = 1.0
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -130,15 +143,19 @@ class GaussianMixture(Storable):
                 f"means: expected shape ({p}, D) (one row per population), got {means.shape}"
             )
         d = means.shape[1]
-        if d < 2 * rank:
+        d_out = check_int("d_out", self.d_out, minimum=0)
+        if d < 2 * rank + d_out:
             raise ValueError(
-                f"means: D = {d} loadings per neuron but rank={rank} needs D = 2R + K >= {2 * rank}"
+                f"means: D = {d} loadings per neuron but rank={rank} and d_out={d_out} need "
+                f"D = 2R + K + Q >= {2 * rank + d_out}"
             )
         covs = check_array("covs", np.asarray(self.covs, dtype=float), shape=(p, d, d))
         for k in range(p):
             check_psd(f"covs[{k}]", covs[k])
         check_choice("phi", self.phi, PHI_NAMES)
         tau = check_real("tau", self.tau, minimum=0.0, min_inclusive=False)
+        object.__setattr__(self, "d_out", d_out)
+        object.__setattr__(self, "readout_scale", check_real("readout_scale", self.readout_scale))
         for name, val in (("fractions", alpha), ("means", means), ("covs", covs)):
             val = val.copy()
             val.setflags(write=False)
@@ -154,8 +171,8 @@ class GaussianMixture(Storable):
 
     @property
     def d_in(self) -> int:
-        """Number of inputs K = D - 2R."""
-        return int(self.means.shape[1] - 2 * self.rank)
+        """Number of inputs K = D - 2R - Q."""
+        return int(self.means.shape[1] - 2 * self.rank - self.d_out)
 
     @property
     def m_index(self) -> np.ndarray:
@@ -172,6 +189,12 @@ class GaussianMixture(Storable):
         """Indices of I_1..I_K among the D loadings."""
         return np.arange(2 * self.rank, 2 * self.rank + self.d_in)
 
+    @property
+    def w_index(self) -> np.ndarray:
+        """Indices of the readout loadings w_1..w_Q among the D loadings."""
+        start = 2 * self.rank + self.d_in
+        return np.arange(start, start + self.d_out)
+
     def overlaps(self) -> np.ndarray:
         """Population-averaged second moments ``E[n_r m_s]`` (shape (R, R)).
 
@@ -185,7 +208,8 @@ class GaussianMixture(Storable):
     def replace(self, **changes: Any) -> GaussianMixture:
         """A copy with some fields changed (validated again)."""
         kw = dict(fractions=self.fractions, means=self.means, covs=self.covs, rank=self.rank,
-                  phi=self.phi, tau=self.tau)
+                  phi=self.phi, tau=self.tau, d_out=self.d_out,
+                  readout_scale=self.readout_scale)
         kw.update(changes)
         return GaussianMixture(**kw)
 
@@ -213,12 +237,16 @@ class GaussianMixture(Storable):
         """A finite network ``J = M N^T / N`` with loadings drawn from the mixture.
 
         Uses :func:`lowrank_rnn.connectivity.mixture_loadings` (population sizes by
-        largest-remainder rounding of ``alpha_p N``).
+        largest-remainder rounding of ``alpha_p N``). The scalings are those of the mean field at
+        any N: ``scale = 1/N`` on the connectivity, readout ``W = w / N`` (with the mixture's
+        ``readout_scale``), inputs unscaled; so outputs of networks drawn at growing N approach
+        :func:`latent_readout` with fluctuations ~ 1/sqrt(N).
 
         Returns
         -------
         net : LowRankRNN
-            With ``M`` (N, R), ``N`` (N, R), ``I`` (N, K) or None, ``scale = 1/N``.
+            With ``M`` (N, R), ``N`` (N, R), ``I`` (N, K) or None, ``W`` (N, Q) or None,
+            ``scale = 1/N``.
         labels : ndarray of int, shape (N,)
             Population of each neuron.
         """
@@ -228,8 +256,16 @@ class GaussianMixture(Storable):
         )
         M, Nn = X[:, self.m_index], X[:, self.n_index]
         I = X[:, self.i_index] if self.d_in else None
-        net = LowRankRNN(M=M, N=Nn, I=I, scale=1.0 / n, tau=self.tau, phi=self.phi)
+        W = X[:, self.w_index] / n if self.d_out else None
+        net = LowRankRNN(M=M, N=Nn, I=I, W=W, scale=1.0 / n, readout_scale=self.readout_scale,
+                         tau=self.tau, phi=self.phi)
         return net, labels
+
+    def sample_network(
+        self, n_neurons: int, *, exact: bool = False, rng: RngLike = None
+    ) -> LowRankRNN:
+        """A network of ``n_neurons`` resampled from the mixture (see :meth:`sample`)."""
+        return self.sample(n_neurons, exact=exact, rng=rng)[0]
 
     def network(self, n_neurons: int, *, exact: bool = False, rng: RngLike = None) -> LowRankRNN:
         """Like :meth:`sample` but returns only the network."""
@@ -456,6 +492,42 @@ def _drive(mix: GaussianMixture, z: np.ndarray, n_quad: int, y_step: float = 0.2
     b = _blocks(mix)
     alpha = mix.fractions
     return (av[0] * alpha) @ b["a_n"] + np.einsum("bp,bpr->br", av[1] * alpha, st["C"])
+
+
+def latent_readout(
+    mix: GaussianMixture, kappa: Any, v: Any = None, *, n_quad: int = DEFAULT_N_QUAD
+) -> np.ndarray:
+    """Mean-field readout ``z = readout_scale * E[w phi(x)]`` at ``x = m.kappa + I.v``.
+
+    By Stein's lemma, as for the drive: ``E_p[w_q phi(x)] = a^p_{w_q} <phi>_p +
+    Cov_p(w_q, x) <phi'>_p``. It is the N -> infinity limit of the readout
+    ``readout_scale * W^T phi(x)`` of networks drawn by :meth:`GaussianMixture.sample`
+    (``W = w / N``).
+
+    Parameters
+    ----------
+    mix : GaussianMixture
+        With ``d_out >= 1`` readout loadings.
+    kappa : array_like, shape (..., R)
+    v : array_like, shape (K,) or (..., K), optional
+
+    Returns
+    -------
+    ndarray, shape (..., Q)
+    """
+    if isinstance(mix, GaussianMixture) and mix.d_out == 0:
+        raise ValueError("mix: has no readout loadings (d_out = 0)")
+    z, _, lead = _prepare_points(mix, kappa, v)
+    n_quad = check_int("n_quad", n_quad, minimum=1)
+    st = _statistics(mix, z)
+    av = _averages(mix.phi, st["mu"], st["delta"], (0, 1), n_quad)
+    xi = np.concatenate([mix.m_index, mix.i_index])
+    a_w = mix.means[:, mix.w_index]  # (P, Q)
+    S_wx = mix.covs[:, mix.w_index][:, :, xi]  # (P, Q, R+K)
+    C = np.einsum("pqi,bi->bpq", S_wx, z)
+    alpha = mix.fractions
+    out = (av[0] * alpha) @ a_w + np.einsum("bp,bpq->bq", av[1] * alpha, C)
+    return (mix.readout_scale * out).reshape(lead + (mix.d_out,))
 
 
 def latent_vector_field(
