@@ -8,7 +8,13 @@ import pytest
 
 from lowrank_rnn.reproduce import load_paper, reproduce
 from lowrank_rnn.reproduce._core import Settings
-from lowrank_rnn.reproduce.beiran2021 import compute_approximation, compute_two_populations
+from lowrank_rnn.reproduce.beiran2021 import compute_two_populations
+from lowrank_rnn.reproduce.beiran2021.figures import compute_fig4, compute_fig6, compute_fig7
+
+
+def test_beiran_reproduces_the_papers_own_figures():
+    names = [f.name for f in load_paper("beiran2021").figures]
+    assert {"Fig 4", "Fig 6", "Fig 7"} <= set(names)
 
 
 def test_papers_define_figures_and_citations():
@@ -29,7 +35,10 @@ def test_quick_reproduction_passes_all_checks(tmp_path):
     assert len(rows if isinstance(rows, list) else rows["checks"]) >= len(rep.checks)
 
 
-@pytest.mark.parametrize("compute", [compute_two_populations, compute_approximation])
+@pytest.mark.parametrize("compute", [
+    compute_two_populations, compute_fig4, compute_fig6,
+    pytest.param(compute_fig7, marks=pytest.mark.slow),
+])
 def test_beiran_statistical_figures_pass_for_another_seed(compute):
     """The figures whose tolerances are finite-N / fit statistics also pass for seed 1."""
     fd = compute(Settings(quick=True, seed=1))

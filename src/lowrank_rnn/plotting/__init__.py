@@ -2,7 +2,8 @@
 measurement functions); one module per kind of picture.
 
 - :mod:`.spectrum` — eigenvalues with the predicted bulk circle and outlier
-- :mod:`.flow` — latent flow fields and fixed points
+- :mod:`.flow` — latent flow fields, speed maps, fixed points and slow points
+- :mod:`.populations` — loadings coloured by population
 - :mod:`.trajectories` — latent trajectories, task outputs against targets
 - :mod:`.psychometric` — psychometric curves
 - :mod:`.curves` — measured mean ± sd against theory, training curves, errors by size
@@ -12,7 +13,15 @@ measured); figures are made and saved by the caller.
 """
 
 from lowrank_rnn.plotting.curves import plot_mean_sd, plot_test_mse_by_size, plot_training_curves
-from lowrank_rnn.plotting.flow import FIXED_POINT_MARKERS, plot_fixed_points, plot_flow_field
+from lowrank_rnn.plotting.flow import (
+    FIXED_POINT_MARKERS,
+    plot_fixed_points,
+    plot_flow_field,
+    plot_latent_field_1d,
+    plot_slow_points,
+    plot_speed,
+)
+from lowrank_rnn.plotting.populations import plot_loadings
 from lowrank_rnn.plotting.psychometric import plot_psychometric
 from lowrank_rnn.plotting.spectrum import plot_eigenvalues, plot_spectrum
 from lowrank_rnn.plotting.trajectories import plot_latent_trajectories, plot_task_outputs
@@ -22,9 +31,13 @@ __all__ = [
     "plot_eigenvalues",
     "plot_fixed_points",
     "plot_flow_field",
+    "plot_latent_field_1d",
+    "plot_loadings",
     "plot_latent_trajectories",
     "plot_mean_sd",
     "plot_psychometric",
+    "plot_slow_points",
+    "plot_speed",
     "plot_spectrum",
     "plot_task_outputs",
     "plot_test_mse_by_size",

@@ -1,6 +1,6 @@
-"""Beiran et al. 2021: Gaussian-mixture low-rank networks, mean-field latent dynamics.
+"""Beiran et al. 2021: example figures of ours that add checks the paper's figures do not.
 
-Figures (numbering ours; each reproduces a claim of the paper with check rows):
+Figures (numbering ours; each tests a claim of the paper with check rows):
 
 - ``MF vs N``: finite networks approach the mean field, deviation ~ 1/sqrt(N).
 - ``One population``: rank 2, one zero-mean Gaussian population. A symmetric overlap gives one
@@ -11,9 +11,8 @@ Figures (numbering ours; each reproduces a claim of the paper with check rows):
   measured in a finite network match the mixture's within sampling error; each latent fixed
   point matches the finite network's (Newton) within its own finite-N tolerance, and their
   stability (R x R reduced matrix, and a perturbation simulation).
-- ``Approximation``: P populations fitted to the Hopf normal form; the error with the most
-  populations is below a tenth of the one-population error, the one-population member of the
-  fitting family has no cycle, enough populations reproduce the target cycle.
+
+The paper's own figures are in :mod:`lowrank_rnn.reproduce.beiran2021.figures`.
 """
 
 from __future__ import annotations
@@ -27,8 +26,6 @@ from scipy.optimize import brentq
 
 from lowrank_rnn._validate import RngLike
 from lowrank_rnn.fit.populations import (
-    fit_sequence,
-    hopf_target,
     rotational_cycle_theory,
     rotational_mixture,
     simulate_cycle,
@@ -38,7 +35,6 @@ from lowrank_rnn.reproduce._core import (
     Checks,
     FigureData,
     FigureSpec,
-    Paper,
     Settings,
     finish_figure,
     sweep_options,
@@ -56,11 +52,6 @@ from lowrank_rnn.theory.meanfield import (
 from lowrank_rnn.transfer import get_phi
 
 KEY = "beiran2021"
-CITATION = (
-    "Beiran M., Dubreuil A., Valente A., Mastrogiuseppe F., Ostojic S. (2021) Shaping dynamics "
-    "with multiple populations in low-rank recurrent networks. Neural Computation 33(6): "
-    "1572–1615. arXiv:2007.02062"
-)
 
 
 # --------------------------------------------------------------------------- shared models
@@ -467,58 +458,6 @@ def plot_two_populations(fd: FigureData, path: Path) -> None:
     finish_figure(fig, path)
 
 
-# --------------------------------------------------------------------------- approximation
-def compute_approximation(settings: Settings) -> FigureData:
-    """Fit P populations to the Hopf normal form; error against P; cycles."""
-    ch = Checks(KEY, "Approximation")
-    target = hopf_target(omega=1.0, radius=1.0)
-    pops = [1, 2, 4, 8] if settings.quick else [1, 2, 4, 8, 16]
-    fits = fit_sequence(target, pops, rank=2, rng=settings.seed, n_grid=11 if settings.quick
-                        else 15, max_nfev=60 if settings.quick else 200)
-    errs = [f.relative_error for f in fits]
-    ch.less(f"relative error P = {pops[-1]} / P = 1 (errors {[round(e, 4) for e in errs]})",
-            errs[-1] / errs[0], 0.1)
-    ch.less(f"relative error with P = {pops[-1]}", errs[-1], 0.05)
-    cycles = [simulate_cycle(f.mixture, np.array([0.3, 0.1]), np.array([1.0])) for f in fits]
-    ch.holds("P = 1: no oscillation (drive along one direction)", not cycles[0].oscillates,
-             round(cycles[0].amplitude, 4), "no sustained oscillation")
-    last = cycles[-1]
-    ch.holds(f"P = {pops[-1]}: limit cycle", last.oscillates, round(last.amplitude, 3),
-             "sustained oscillation")
-    ch.rel_close(f"P = {pops[-1]}: cycle radius vs target 1", last.radius_mean, 1.0, 0.05)
-    ch.rel_close(f"P = {pops[-1]}: period vs target 2 pi", last.period, 2 * np.pi, 0.05)
-    k1, k2, Ft = (np.linspace(-1.5, 1.5, 21),) * 2 + (None,)
-    K = np.stack(np.meshgrid(k1, k2), axis=-1)
-    Ft = target(K)
-    flows = [flow_field(f.mixture, (-1.5, 1.5), (-1.5, 1.5), n=21, v=np.array([1.0]))[2]
-             for f in fits]
-    return FigureData(
-        data={"pops": pops, "errors": errs, "k": k1, "target": Ft, "flows": flows,
-              "cycles": [(c.oscillates, c.radius_mean, c.period) for c in cycles]},
-        checks=ch, params={"populations": pops, "target": "Hopf normal form, omega = 1, r = 1"},
-    )
-
-
-def plot_approximation(fd: FigureData, path: Path) -> None:
-    """Error against P and the fitted flows next to the target."""
-    import matplotlib.pyplot as plt
-
-    from lowrank_rnn.plotting.flow import plot_flow_field
-
-    d = fd.data
-    n = len(d["pops"])
-    fig, ax = plt.subplots(1, n + 2, figsize=(3 * (n + 2), 3))
-    ax[0].semilogy(d["pops"], d["errors"], "o-")
-    ax[0].set_xscale("log", base=2)
-    ax[0].set_xlabel("populations P")
-    ax[0].set_ylabel("relative error")
-    k = d["k"]
-    plot_flow_field(ax[1], k, k, d["target"], "target (Hopf)")
-    for i, (p, F) in enumerate(zip(d["pops"], d["flows"], strict=True)):
-        plot_flow_field(ax[i + 2], k, k, F, f"P = {p}")
-    finish_figure(fig, path)
-
-
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("MF vs N", "Finite networks approach the mean field as 1/sqrt(N)",
                compute_convergence, plot_convergence),
@@ -526,8 +465,4 @@ FIGURES: tuple[FigureSpec, ...] = (
                compute_one_population, plot_one_population),
     FigureSpec("Two populations", "Two populations: four stable fixed points",
                compute_two_populations, plot_two_populations),
-    FigureSpec("Approximation", "P populations approximate a target vector field",
-               compute_approximation, plot_approximation),
 )
-
-PAPER = Paper(key=KEY, citation=CITATION, figures=FIGURES)
