@@ -167,8 +167,9 @@ class RateModule(torch.nn.Module):
             rec_t = None
             lr_n, lr_m = self.N, self.M.T * (a * self.scale)
         sd = noise * math.sqrt(self.dt) / self.tau
+        w_out = self.W * self.readout_scale
         r = self.phi(x)
-        rates, states = [], []
+        outs, rates, states = [], [], []
         for dk in drive:
             if rec_t is not None:
                 y = torch.addmm(dk, r, rec_t)
@@ -179,12 +180,14 @@ class RateModule(torch.nn.Module):
                 x = x + sd * torch.randn(x.shape, generator=generator, dtype=x.dtype,
                                          device=x.device)
             r = self.phi(x)
-            rates.append(r)
+            # the readout per step: no (batch, time, N) stack of rates is formed unless asked
+            outs.append(torch.addmm(self.b_out, r, w_out))
+            if return_rates:
+                rates.append(r)
             if return_states:
                 states.append(x)
-        rs = torch.stack(rates, dim=1)
-        z = torch.addmm(self.b_out, rs.reshape(b * n_t, n), self.W * self.readout_scale)
-        z = z.reshape(b, n_t, -1)
+        z = torch.stack(outs, dim=1)
+        rs = torch.stack(rates, dim=1) if return_rates else None
         if return_states and return_rates:
             return z, torch.stack(states, dim=1), rs
         if return_states:
