@@ -35,6 +35,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,6 +50,7 @@ from lowrank_rnn._validate import (
     check_real,
 )
 from lowrank_rnn.connectivity import fixed_degree_indices, rank_one_loadings
+from lowrank_rnn.io import Storable, register_format
 from lowrank_rnn.network import LowRankRNN
 
 __all__ = [
@@ -189,7 +191,7 @@ class OutlierResult:
     n_products: int
 
 
-class FixedDegreeRankOne:
+class FixedDegreeRankOne(Storable):
     """``P = scale * X ⊙ m n^T`` with exactly C non-zeros per column of X (eq 12; eq 10 scaled).
 
     Parameters
@@ -639,3 +641,43 @@ class FixedDegreeRankOne:
             vals = err.eigenvalues
         return OutlierResult(complex(vals[0]), count[0])
 
+
+# ------------------------------------------------------------------ storage (lowrank_rnn.io)
+def _fixed_degree_state(obj: Any) -> dict[str, Any]:
+    return {
+        "m": obj.m, "n": obj.n, "idx": obj.idx, "counts": obj._counts, "scale": obj.scale,
+        "n_threads": obj.n_threads, "dtype": obj.dtype.name, "n_segments": obj.n_segments,
+        "segment_length": obj.segment_length,
+    }
+
+
+def _fixed_degree_from_state(state: dict[str, Any]) -> Any:
+    common = {"scale": state["scale"], "n_threads": state["n_threads"], "dtype": state["dtype"]}
+    if state["counts"] is None:
+        return FixedDegreeRankOne(state["m"], state["n"], state["idx"], copy=False,
+                                        **common)
+    # segmented layout: idx is stored in its reordered form with the per-slice counts; check
+    # what the constructor would, then attach the arrays as they are
+    m, n, idx, counts = state["m"], state["n"], state["idx"], state["counts"]
+    obj = FixedDegreeRankOne(m[:1], n[:1], np.zeros((1, 1), np.int32), **common)
+    size = m.shape[0]
+    n_seg = int(state["n_segments"])
+    if (m.shape != (size,) or n.shape != (size,) or idx.dtype != np.int32 or idx.ndim != 2
+            or idx.shape[0] != size or counts.shape != (size, n_seg)
+            or not np.issubdtype(counts.dtype, np.integer)):
+        raise ValueError("FixedDegreeRankOne: inconsistent shapes of m, n, idx and counts")
+    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(n))):
+        raise ValueError("FixedDegreeRankOne: m and n must be finite")
+    lo, hi = _index_range(idx, obj.n_threads)
+    if lo < 0 or hi >= size:
+        raise ValueError(f"idx: row indices must lie in [0, {size - 1}], got [{lo}, {hi}]")
+    if np.any(counts.sum(axis=1, dtype=np.int64) != idx.shape[1]):
+        raise ValueError("counts: every column's segment counts must add up to C")
+    obj.m, obj.n, obj.idx, obj._counts = m.astype(float, copy=False), n.astype(float), idx, counts
+    obj.n_segments = n_seg
+    obj.segment_length = int(state["segment_length"])
+    obj._blocks = None
+    return obj
+
+
+register_format(FixedDegreeRankOne, _fixed_degree_state, _fixed_degree_from_state)

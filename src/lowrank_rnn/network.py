@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from lowrank_rnn._validate import check_array, check_choice, check_real
+from lowrank_rnn.io import Storable, register_dataclass
 from lowrank_rnn.transfer import PHI_NAMES
 
 __all__ = ["LowRankRNN", "DENSE_LIMIT"]
@@ -45,7 +46,7 @@ def _as_2d(name: str, value: Any, n: int | None) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class LowRankRNN:
+class LowRankRNN(Storable):
     """A (possibly sparse, possibly noisy-connectivity) low-rank rate network.
 
     Parameters
@@ -262,3 +263,6 @@ class LowRankRNN:
             rnd = self.random.toarray() if sp.issparse(self.random) else self.random
             J = J + rnd
         return J
+
+
+register_dataclass(LowRankRNN)

@@ -33,9 +33,19 @@ def compare_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write every run (curves too) to this JSON.")
     ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option("--save", help="Write every trained model to this folder (one file per "
+                     "method, size and seed, read back by lowrank_rnn.load) and summary.json."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Train the closed form and BPTT networks over K seeds; report test MSE, time, parameters."""
+    """Train the closed form and BPTT networks over K seeds; report test MSE, time, parameters.
+
+    With --save DIR the closed-form solutions are stored as ClosedFormSolution objects
+    (network, x0, info) and the BPTT runs as their trainer when the trainer is storable, else
+    as a dict with the trained ``network`` (LowRankRNN), ``x0``, ``dt`` and the run's numbers.
+    """
     from rich.console import Console
 
     from lowrank_rnn._io import write_json_atomic
@@ -53,6 +63,8 @@ def compare_command(
     if sizes:
         for n in sizes:
             check_int("size", n, minimum=1)
+    if save is not None and save.exists() and not save.is_dir():
+        raise ValueError(f"--save {save}: exists and is not a folder")
     err = Console(stderr=True)
     n_bptt = 2 * len(sizes or [0])
     total = seeds * (1 + n_bptt)
@@ -73,6 +85,8 @@ def compare_command(
     if out is not None:
         write_json_atomic(out, {"task": task, "summary": summary,
                                 "runs": [r.as_dict() for r in runs]})
+    if save is not None:
+        _save_runs(save, task, summary, runs)
     if as_json:
         typer.echo(json.dumps(summary))
         return
@@ -88,6 +102,28 @@ def compare_command(
                 f"{r['train_mse_mean']:.4g}", f"{r['seconds']:.3g}", str(r["n_params"]),
             )
     Console().print(table)
+
+
+def _save_runs(folder: Path, task: str, summary: dict, runs: list) -> None:
+    """One file per run (see ``compare_command``) and ``summary.json``, each written atomically."""
+    from lowrank_rnn._io import write_json_atomic
+    from lowrank_rnn.io import _resolve_class, save
+
+    files = []
+    for run in runs:
+        name = f"{run.method}-n{run.n_neurons}-seed{run.seed}.npz"
+        model = run.model
+        if model is not None and _resolve_class(type(model)) is None and \
+                hasattr(model, "to_network"):
+            model = {"network": model.to_network(), "x0": model.initial_state(),
+                     "dt": float(model.dt_), "run": run.as_dict()}
+        if model is not None:
+            save(model, folder / name)
+            files.append(name)
+    write_json_atomic(folder / "summary.json", {
+        "task": task, "summary": summary, "files": files,
+        "runs": [r.as_dict() for r in runs],
+    })
 
 
 def register(app: typer.Typer) -> None:

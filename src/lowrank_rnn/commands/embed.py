@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -39,6 +40,11 @@ def embed_command(
         float, typer.Option("--dt", help="Euler step of the network simulation.")
     ] = 0.002,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the basis.")] = 0,
+    save: Annotated[
+        Optional[Path],  # noqa: UP045 - typer needs Optional
+        typer.Option("--save", help="Write the fitted ODEEmbedding here (lowrank_rnn.load reads "
+                     "it back; its network_ is the embedding network)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit N in closed form, simulate the network and report the trajectory error.
@@ -66,6 +72,8 @@ def embed_command(
     check_int("points", points, minimum=2)
     check_choice("phi", phi, ("tanh", "relu"))
     check_real("dt", dt, minimum=0.0, min_inclusive=False)
+    if save is not None and save.is_dir():
+        raise ValueError(f"--save {save}: is a directory; give a file name")
     data = fitting_set(target, inputs, n_points=points)
     est = ODEEmbedding(rank, neurons, inputs=inputs, ridge=ridge, phi=phi, random_state=seed)
 
@@ -80,6 +88,10 @@ def embed_command(
         progress.update(task, advance=1, description="simulating the network")
         check = network_trajectory_error(est, target, dt=dt)
         progress.update(task, advance=1)
+    if save is not None:
+        from lowrank_rnn.io import save as save_file
+
+        save_file(est, save)
     cond = float(est.info_["condition_number"])
     out = {
         "ode": ode,
@@ -93,6 +105,8 @@ def embed_command(
         "fit_seconds": est.info_["seconds"],
         "seconds": time.perf_counter() - t0,
     }
+    if save is not None:
+        out["saved"] = str(save)
     if as_json:
         typer.echo(json.dumps(out))
         return

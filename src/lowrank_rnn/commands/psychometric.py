@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
@@ -32,9 +33,22 @@ def psychometric_command(
         str, typer.Option("--backend", help="Simulation backend: auto (torch on the CPU when "
                                             "PyTorch is installed, else numpy), numpy or torch.")
     ] = "auto",
+    network: Annotated[
+        Optional[Path],  # noqa: UP045 - typer needs Optional
+        typer.Option("--network", help="Run a saved network (lowrank_rnn.save) instead of "
+                     "drawing one: inputs I = [stimulus pattern, orthogonal input] (N, 2), a "
+                     "readout W (N, 1); trials start at x0 = -m (the first column of M)."),
+    ] = None,
+    save_network: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--save-network", help="Also save the drawn network here."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Fraction of positive mean readouts over the final window against stimulus strength."""
+    """Fraction of positive mean readouts over the final window against stimulus strength.
+
+    With --network the theory values are null (they belong to the drawn network's parameters).
+    """
     from rich.progress import Progress
 
     from lowrank_rnn._validate import check_choice, check_int, check_real
@@ -55,7 +69,24 @@ def psychometric_command(
     if not 0 <= sigma_mn <= sigma2:
         raise ValueError(f"sigma_mn={sigma_mn}: must be in [0, sigma2 = {sigma2}]")
     dense = g is not None
-    en = evidence_network(n, sigma2, sigma_mn, c=c, dense=dense, g=g or 0.0, rng=seed)
+    if network is not None:
+        if save_network is not None:
+            raise ValueError("--save-network: not with --network (the network is already saved)")
+        from lowrank_rnn.commands.spectrum import _load_network
+
+        net = _load_network(network)
+        if net.d_in != 2 or net.d_out != 1:
+            raise ValueError(f"--network {network}: the task needs d_in = 2 inputs (stimulus, "
+                             f"orthogonal) and d_out = 1 readout, the network has d_in = "
+                             f"{net.d_in}, d_out = {net.d_out}")
+        x0 = -net.M[:, 0]
+    else:
+        en = evidence_network(n, sigma2, sigma_mn, c=c, dense=dense, g=g or 0.0, rng=seed)
+        net, x0 = en.net, en.x0
+        if save_network is not None:
+            from lowrank_rnn.io import save
+
+            save(net, save_network)
     levels = np.linspace(0.0, 1.0, k)
     tb = evidence_trials(levels, r, rng=seed + 1)
     chunk = 128  # trials per call: progress updates without losing the batched speed
@@ -64,7 +95,7 @@ def psychometric_command(
         task = progress.add_task("simulating trials", total=tb.batch)
         for a in range(0, tb.batch, chunk):
             b = min(tb.batch, a + chunk)
-            tr = simulate(en.net, tb.inputs[a:b], en.x0, dt=tb.dt, dtype=np.float32,
+            tr = simulate(net, tb.inputs[a:b], x0, dt=tb.dt, dtype=np.float32,
                           keep_x=False, backend=backend)
             zs.append(tr.z)
             progress.advance(task, b - a)
@@ -72,8 +103,11 @@ def psychometric_command(
     curve = psychometric_curve(z, tb.info["strength"], window_steps=tb.info["window_steps"])
     # measured spectrum of the network that ran the trials (dense eigvals up to N = 3000,
     # ARPACK above), next to the theory: outlier C sigma_mn (eq 13), bulk eq 14 or g
-    spec = measure_spectrum(en.net, rng=seed)
-    if dense:
+    spec = measure_spectrum(net, rng=seed)
+    th_outlier: float | None = c * sigma_mn
+    if network is not None:
+        th_outlier = th_radius = None
+    elif dense:
         th_radius = float(g)
     else:
         # eq 14 with the variance-profile term (the paper's eq 14 omits 2 sigma_mn^2)
@@ -83,7 +117,7 @@ def psychometric_command(
         "p_positive": curve["p_positive"].tolist(),
         "outlier": spec.outlier,
         "bulk_radius": spec.bulk_radius,
-        "theory_outlier": c * sigma_mn,
+        "theory_outlier": th_outlier,
         "theory_bulk_radius": th_radius,
         "seconds": time.perf_counter() - t0,
     }
@@ -95,6 +129,8 @@ def psychometric_command(
     from rich.table import Table
 
     kind = f"dense + Gaussian g={g}" if dense else f"sparse C={c}"
+    if network is not None:
+        kind, n = network.name, net.n_neurons
     table = Table(title=f"Psychometric curve ({kind}, N={n}, λ1={spec.outlier:.3g}, "
                         f"R={radius:.3g})")
     table.add_column("strength", justify="right")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -13,9 +13,18 @@ __all__ = ["register", "spectrum_command"]
 
 
 def spectrum_command(
-    n_neurons: Annotated[int, typer.Option("--n-neurons", help="Number of neurons N.")],
-    sigma2: Annotated[float, typer.Option("--sigma2", help="Variance of m and n (eq 4).")],
-    sigma_mn: Annotated[float, typer.Option("--sigma-mn", help="Covariance of m and n (eq 4).")],
+    n_neurons: Annotated[
+        Optional[int],  # noqa: UP045 - typer needs Optional
+        typer.Option("--n-neurons", help="Number of neurons N (not with --network)."),
+    ] = None,
+    sigma2: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--sigma2", help="Variance of m and n (eq 4)."),
+    ] = None,
+    sigma_mn: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--sigma-mn", help="Covariance of m and n (eq 4)."),
+    ] = None,
     sparsity: Annotated[
         float | None, typer.Option("--sparsity", help="Bernoulli fraction s of zeros.")
     ] = None,
@@ -34,6 +43,15 @@ def spectrum_command(
     plot: Annotated[
         Path | None, typer.Option("--plot", help="Draw the eigenvalues to this image file.")
     ] = None,
+    network: Annotated[
+        Path | None,
+        typer.Option("--network", help="Measure a saved network (lowrank_rnn.save) instead of "
+                     "drawing one; --sigma2/--sigma-mn (with --sparsity/--c/--rescaled/--g "
+                     "describing it) add the theory."),
+    ] = None,
+    save_network: Annotated[
+        Path | None, typer.Option("--save-network", help="Also save the drawn network here.")
+    ] = None,
 ) -> None:
     """Measure outlier and bulk radius of a (sparse) rank-one network against theory."""
     from lowrank_rnn.connectivity import rank_one_network
@@ -47,17 +65,38 @@ def spectrum_command(
 
     t0 = time.perf_counter()
     # validation before any work (the builders validate too; this keeps errors first)
-    kw = {"sparsity": sparsity, "c": c, "n_neurons": n_neurons}
-    th_out = theory_outlier(sigma_mn, rescaled=rescaled, **kw)
-    th_bulk = theory_total_radius(
-        theory_bulk_radius(sigma2, rescaled=rescaled, **kw),
-        theory_gaussian_radius(g, **kw),
-    )
+    net = None
+    if network is not None:
+        if n_neurons is not None:
+            raise ValueError("--n-neurons: not with --network (the file sets N)")
+        if save_network is not None:
+            raise ValueError("--save-network: not with --network (the network is already saved)")
+        net = _load_network(network)
+        n_neurons = net.n_neurons
+    elif n_neurons is None or sigma2 is None or sigma_mn is None:
+        raise ValueError("--n-neurons, --sigma2 and --sigma-mn: all three are needed to draw a "
+                         "network (or give --network FILE)")
+    th_out = th_bulk = None
+    if sigma2 is not None and sigma_mn is not None:
+        kw = {"sparsity": sparsity, "c": c, "n_neurons": n_neurons}
+        th_out = theory_outlier(sigma_mn, rescaled=rescaled, **kw)
+        th_bulk = theory_total_radius(
+            theory_bulk_radius(sigma2, rescaled=rescaled, **kw),
+            theory_gaussian_radius(g, **kw),
+        )
+    elif sigma2 is not None or sigma_mn is not None:
+        raise ValueError("--sigma2/--sigma-mn: give both for the theory, or neither")
     if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise ValueError(f"plot={str(plot)!r}: the file name must end in .png, .pdf or .svg")
-    net = rank_one_network(
-        n_neurons, sigma2, sigma_mn, sparsity=sparsity, c=c, rescaled=rescaled, g=g, rng=seed
-    )
+    if net is None:
+        net = rank_one_network(
+            n_neurons, sigma2, sigma_mn, sparsity=sparsity, c=c, rescaled=rescaled, g=g,
+            rng=seed,
+        )
+        if save_network is not None:
+            from lowrank_rnn.io import save
+
+            save(net, save_network)
     res = measure_spectrum(net, method=method, rng=seed)
     seconds = time.perf_counter() - t0
     if plot is not None:
@@ -71,7 +110,8 @@ def spectrum_command(
 
         fig, ax = plt.subplots(figsize=(5, 5))
         plot_eigenvalues(ax, res.eigenvalues, radius=th_bulk, outlier=th_out)
-        ax.set_title(f"N={n_neurons}, σ²={sigma2}, σmn={sigma_mn}" + (f", C={c}" if c else ""))
+        ax.set_title(network.name if network is not None else
+                     f"N={n_neurons}, σ²={sigma2}, σmn={sigma_mn}" + (f", C={c}" if c else ""))
         save_figure_atomic(fig, plot, dpi=120, bbox_inches="tight")
         plt.close(fig)
     out = {
@@ -92,12 +132,28 @@ def spectrum_command(
     table.add_column("quantity")
     table.add_column("measured", justify="right")
     table.add_column("theory", justify="right")
-    table.add_row("outlier λ1", f"{res.outlier:.4f}", f"{th_out:.4f}")
-    table.add_row("bulk radius R", f"{res.bulk_radius:.4f}", f"{th_bulk:.4f}")
+    def fmt(v: float | None) -> str:
+        return "-" if v is None else f"{v:.4f}"
+
+    table.add_row("outlier λ1", fmt(res.outlier), fmt(th_out))
+    table.add_row("bulk radius R", fmt(res.bulk_radius), fmt(th_bulk))
     console = Console()
     console.print(table)
     console.print(f"{seconds:.2f} s" + (f"; plot written to {plot}" if plot else ""),
                   markup=False)
+
+
+def _load_network(path: Path) -> Any:
+    """The LowRankRNN stored in ``path`` (or the network of a stored fitted model)."""
+    from lowrank_rnn.io import load
+    from lowrank_rnn.network import LowRankRNN
+
+    obj = load(path)
+    for candidate in (obj, getattr(obj, "network_", None), getattr(obj, "network", None)):
+        if isinstance(candidate, LowRankRNN):
+            return candidate
+    raise ValueError(f"--network {path}: holds a {type(obj).__name__}, not a LowRankRNN (or a "
+                     "fitted model with one)")
 
 
 def register(app: typer.Typer) -> None:

@@ -35,6 +35,7 @@ import numpy as np
 
 from lowrank_rnn._validate import check_choice, check_int, check_real
 from lowrank_rnn.fit.bptt import BPTTTrainer, masked_mse
+from lowrank_rnn.io import register_dataclass
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.simulate import simulate
 from lowrank_rnn.tasks._base import TrialBatch
@@ -286,6 +287,8 @@ class ComparisonRun:
     curve: list[float] = field(default_factory=list)
     val_curve: list[float] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    #: The trained model (ClosedFormSolution or BPTTTrainer); not part of :meth:`as_dict`.
+    model: Any = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -427,7 +430,7 @@ def compare(
             done(ComparisonRun(
                 task, "closed_form", sol.network.n_neurons, sol.network.rank, seed,
                 train_mse=float(sol.info["train_mse"]), test_mse=sol.score(trials["test"]),
-                seconds=sol.seconds, n_params=sol.n_params, info=info,
+                seconds=sol.seconds, n_params=sol.n_params, info=info, model=sol,
             ))
         for n in sizes:
             for method in ("bptt_low_rank", "bptt_full_rank"):
@@ -448,6 +451,7 @@ def compare(
                     info={"tuning_seconds": tune_s, "epochs": trainer.epochs_done_,
                           "device": trainer.device_, "example_output":
                           trainer.predict(trials["test"].inputs[:1])[0].tolist()},
+                    model=trainer,
                 ))
     return runs
 
@@ -491,3 +495,6 @@ def summarize(runs: Sequence[ComparisonRun]) -> dict[str, Any]:
         out[method] = dict(by_size[key])
         out[method]["by_size"] = {str(n): v for n, v in by_size.items()}
     return out
+
+
+register_dataclass(ClosedFormSolution)

@@ -34,6 +34,7 @@ from lowrank_rnn._validate import (
     check_int,
     check_real,
 )
+from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.models.lds import (
     LatentLDS,
     LinearLowRankRNN,
@@ -412,7 +413,7 @@ def fit_lds_em(
 
 
 # ------------------------------------------------------------------------------- estimators
-class ReducedRankRNN:
+class ReducedRankRNN(Storable):
     """Estimator wrapper of :func:`fit_rnn_rrr` (scikit-learn contract: ``fit`` returns self).
 
     Attributes (after fit): ``rnn_``, ``info_``.
@@ -434,7 +435,7 @@ class ReducedRankRNN:
         return float(rnn_log_likelihood(self.rnn_, x, inputs=inputs).sum() / x[..., 0].size)
 
 
-class LDSEM:
+class LDSEM(Storable):
     """Estimator wrapper of :func:`fit_lds_em`.
 
     Attributes (after fit): ``lds_``, ``log_likelihood_`` (per iteration), ``n_iter_``,
@@ -596,3 +597,7 @@ def sample_nonlinear_network(
         save_every=every, batch=n_seq,
     )
     return np.asarray(traj.x[:, burn_in + 1 :], dtype=float)
+
+
+register_estimator(ReducedRankRNN)
+register_estimator(LDSEM)

@@ -33,6 +33,7 @@ from lowrank_rnn.fit.regression import (
     latent_coordinates,
     sample_basis,
 )
+from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.network import LowRankRNN
 
 __all__ = ["SmallestRNN", "omp_select"]
@@ -128,7 +129,7 @@ def omp_select(
     }
 
 
-class SmallestRNN:
+class SmallestRNN(Storable):
     """Find a small RNN implementing ``dz/dt = g(z)`` by OMP (Algorithm 1).
 
     scikit-learn style: hyper-parameters here, :meth:`fit` returns ``self``.
@@ -356,3 +357,6 @@ class SmallestRNN:
         traj = simulate(self.network_, u, x0, dt=dt, n_steps=n_steps)
         # bias input: u = 1 from v(0) = 1 keeps v = 1
         return traj.t, latent_coordinates(traj.x, self.M_, self.I_, np.ones(traj.x.shape[:2]))
+
+
+register_estimator(SmallestRNN)

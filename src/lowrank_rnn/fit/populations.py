@@ -37,6 +37,7 @@ from lowrank_rnn._validate import (
     check_int,
     check_real,
 )
+from lowrank_rnn.io import register_dataclass
 from lowrank_rnn.theory.meanfield import GaussianMixture, gaussian_averages, latent_trajectory
 
 __all__ = [
@@ -374,3 +375,6 @@ def simulate_cycle(
     n_steps = int(round(t_total / dt))
     tr = latent_trajectory(mix, kappa0, v, dt=dt, n_steps=n_steps, method="rk4")
     return cycle_statistics(tr.t, tr.kappa[0], window=window)
+
+
+register_dataclass(VectorFieldFit)

@@ -45,6 +45,7 @@ from lowrank_rnn._validate import (
     check_int,
     check_real,
 )
+from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.transfer import get_phi
 
@@ -474,7 +475,7 @@ def _as_points(name: str, value: Any, last: int) -> tuple[np.ndarray, tuple[int,
     return arr.reshape(-1, last), lead
 
 
-class ODEEmbedding:
+class ODEEmbedding(Storable):
     """Embed ``dz/dt = g(z)`` (or ``g(z, v)``) in a rank-r RNN by least squares (eq 9–11).
 
     scikit-learn style: hyper-parameters here, :meth:`fit` returns ``self``, learned attributes
@@ -910,3 +911,5 @@ class ODEEmbedding:
         keep = np.arange(0, n_steps + 1, int(save_every))[: traj.x.shape[1]]
         return traj.t, self.latent(traj.x, v[:, keep])
 
+
+register_estimator(ODEEmbedding)

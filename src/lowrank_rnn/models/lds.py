@@ -54,6 +54,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from lowrank_rnn._validate import RngLike, as_rng, check_array, check_int, check_psd, check_real
+from lowrank_rnn.io import register_dataclass
 
 __all__ = [
     "LatentLDS",
@@ -934,3 +935,7 @@ def loglik_gap_rate(lds: LatentLDS, rnn: LinearLowRankRNN | None = None) -> floa
     ld_sigma = np.linalg.slogdet(rnn.Sigma)[1]
     ld_s = np.linalg.slogdet(S)[1]
     return float(0.5 * (ld_sigma + np.trace(np.linalg.solve(rnn.Sigma, E)) - ld_s - n))
+
+
+register_dataclass(LatentLDS)
+register_dataclass(LinearLowRankRNN)

@@ -59,6 +59,7 @@ from lowrank_rnn._validate import (
     check_real,
 )
 from lowrank_rnn.connectivity import mixture_loadings
+from lowrank_rnn.io import Storable, register_dataclass
 from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.transfer import PHI_NAMES
 
@@ -84,7 +85,7 @@ _CHUNK_ELEMENTS = 1 << 21  # points * populations * nodes evaluated at once (mem
 
 # =========================================================================== the mixture
 @dataclass(frozen=True, eq=False)
-class GaussianMixture:
+class GaussianMixture(Storable):
     """A Gaussian-mixture distribution of loadings (Beiran et al. 2021).
 
     The D = 2R + K loadings of a neuron are ordered ``m_1..m_R, n_1..n_R, I_1..I_K``.
@@ -723,3 +724,6 @@ def nullclines(
         gen = contourpy.contour_generator(k1, k2, F[..., r])
         out[key] = [np.asarray(line) for line in gen.lines(0.0)]
     return out
+
+
+register_dataclass(GaussianMixture)
