@@ -47,7 +47,7 @@ def _numpy_objective(tr, batch):
         data = (nll * steps).sum() / steps.sum()
     total = data + tr.l2_rates * np.mean(np.tanh(x) ** 2)
     for name, p in tr.model_.named_parameters():
-        if name in ("M", "N", "J", "I", "W"):
+        if name in ("M", "N", "J", "random", "I", "W"):
             total += tr.l2_weights * float((p.detach() ** 2).sum())
     return total
 
@@ -189,6 +189,13 @@ def test_mask_and_dale_hold_after_training():
     np.testing.assert_allclose(lr.predict(batch.inputs), z, atol=1e-4)
 
 
+def _same_state(a, b):
+    sa, sb = a.model_.state_dict(), b.model_.state_dict()
+    assert sa.keys() == sb.keys()
+    for k, v in sa.items():
+        assert torch.equal(v, sb[k]) if isinstance(v, torch.Tensor) else v == sb[k], k
+
+
 def _gen(rng):
     return random_dots_trials(8, rng=rng)
 
@@ -198,8 +205,7 @@ def test_generator_fed_training_is_reproducible_per_seed():
     a = BPTTTrainer(10, 1, random_state=5, **kw).fit(_gen)
     b = BPTTTrainer(10, 1, random_state=5, **kw).fit(_gen)
     c = BPTTTrainer(10, 1, random_state=6, **kw).fit(_gen)
-    for k, v in a.model_.state_dict().items():
-        assert torch.equal(v, b.model_.state_dict()[k]), k
+    _same_state(a, b)
     assert a.history_["train_loss"] == b.history_["train_loss"]
     assert a.info_["n_steps"] == 6
     assert not torch.equal(a.model_.M, c.model_.M)
@@ -323,8 +329,25 @@ def test_load_rebuilds_the_trainer_from_the_file(tmp_path):
                            connectivity_mask=mask, trainable=("M", "N", "W", "x0"), n_epochs=5,
                            batch_size=8, noise=0.05, random_state=1).fit(batch)
     re.fit_more(batch, n_epochs=2)
-    for k, v in straight.model_.state_dict().items():
-        assert torch.equal(v, re.model_.state_dict()[k]), k
+    _same_state(straight, re)
     # no pickled object is needed: the file opens with weights_only=True
     state = torch.load(path, weights_only=True)
     assert state["numpy_rng"].dtype == torch.int64 and state["numpy_rng"].shape == (6,)
+
+
+def test_save_in_the_library_format_round_trips(tmp_path):
+    import lowrank_rnn
+
+    batch = random_dots_trials(16, rng=0)
+    tr = BPTTTrainer(8, 1, trainable=("M", "N", "W", "b"), n_epochs=2, batch_size=8,
+                     scheduler="steplr", scheduler_kwargs={"step_size": 1},
+                     random_state=0).fit(batch)
+    path = tr.save(tmp_path / "trainer.npz")
+    for re in (BPTTTrainer.load(path), lowrank_rnn.load(path)):
+        assert isinstance(re, BPTTTrainer) and re.epochs_done_ == 2
+        np.testing.assert_array_equal(re.predict(batch.inputs), tr.predict(batch.inputs))
+        np.testing.assert_equal(re.history_, tr.history_)  # NaN where no validation
+    # it continues exactly like the original
+    a = re.fit_more(batch, n_epochs=1)
+    b = tr.fit_more(batch, n_epochs=1)
+    _same_state(a, b)

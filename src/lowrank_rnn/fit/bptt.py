@@ -163,6 +163,19 @@ def _import_name(name: str) -> Any:
     return obj
 
 
+def _copy_state(state: Any, device: str | None) -> dict[str, Any]:
+    """A copy of a module state dict: tensors detached (and moved), other entries (the module's
+    scalars) deep-copied."""
+    out = {}
+    for k, v in state.items():
+        if hasattr(v, "detach"):
+            v = v.detach()
+            out[k] = v.clone() if device is None else v.to(device, copy=True)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
 # ---------------------------------------------------------------------- numpy RNG as arrays
 def _rng_to_array(rng: np.random.Generator) -> np.ndarray:
     """The state of a PCG64 generator as 6 uint64 words (state hi/lo, inc hi/lo, cache)."""
@@ -498,48 +511,52 @@ class BPTTTrainer:
 
     def _initial_arrays(self, rng: np.random.Generator, d_in: int, d_out: int) -> dict[str,
                                                                                         Any]:
+        """Keyword arguments of :class:`TrainerModule`: drawn, or from ``init_network``."""
+        import scipy.sparse as sp
+
         n = self.n_neurons
         net = self.init_network
-        arrays: dict[str, Any] = {}
+        kw: dict[str, Any] = {"random": None, "mask": None, "full_rank": not self.low_rank}
         if net is not None:
             if net.I is None or net.d_in != d_in:
                 raise ValueError(f"init_network: has d_in={net.d_in}, the trials have {d_in}")
             if net.W is None or net.d_out != d_out:
                 raise ValueError(f"init_network: has d_out={net.d_out}, the trials have {d_out}")
             if self.low_rank:
-                arrays["M"], arrays["N"] = net.M, net.N
-                if net.random is not None:
-                    rnd = net.random
-                    arrays["J"] = rnd.toarray() if hasattr(rnd, "toarray") else np.asarray(rnd)
-                scale = net.scale
+                kw.update(M=net.M, N=net.N, random=net.random, mask=net.mask, scale=net.scale)
             else:
-                arrays["J"] = net.to_dense(force=True)
-                scale = 1.0
-            arrays["I"], arrays["W"] = net.I, net.W
+                kw.update(random=net.to_dense(force=True), scale=1.0)
+            kw.update(I=net.I, W=net.W)
         else:
             if self.low_rank:
-                arrays["M"] = self.init_gain * rng.standard_normal((n, self.rank))
-                arrays["N"] = self.init_gain * rng.standard_normal((n, self.rank))
+                kw["M"] = self.init_gain * rng.standard_normal((n, self.rank))
+                kw["N"] = self.init_gain * rng.standard_normal((n, self.rank))
+                kw["scale"] = 1.0 / n
             else:
-                arrays["J"] = self.init_gain / np.sqrt(n) * rng.standard_normal((n, n))
-            arrays["I"] = rng.standard_normal((n, d_in))
-            arrays["W"] = rng.standard_normal((n, d_out)) / n
-            scale = 1.0 / n if self.low_rank else 1.0
+                kw["random"] = self.init_gain / np.sqrt(n) * rng.standard_normal((n, n))
+                kw["scale"] = 1.0
+            kw["I"] = rng.standard_normal((n, d_in))
+            kw["W"] = rng.standard_normal((n, d_out)) / n
+        if not self.low_rank:
+            kw["M"] = kw["N"] = np.zeros((n, 1))
+        if self._mask is not None and kw["mask"] is None:
+            kw["mask"] = sp.csr_array(self._mask)
         if self.init_x0 is not None:
-            arrays["x0"] = self.init_x0
-        arrays["_scale"] = scale
-        return arrays
+            kw["x0"] = self.init_x0
+        return kw
 
-    def _build(self, arrays: dict[str, Any], scale: float) -> Any:
+    def _build(self, kw: dict[str, Any]) -> Any:
         torch = _torch()
-        from lowrank_rnn.fit._rate_module import RateModule
+        from lowrank_rnn.fit._rate_module import TrainerModule
 
         self._tdtype = torch.float64 if self.dtype == "float64" else torch.float32
-        return RateModule(
-            {k: v for k, v in arrays.items() if not k.startswith("_")},
-            trainable=self.trainable, dt=self.dt_, tau=self.tau, phi=self.phi, scale=scale,
-            readout_scale=self.readout_scale, mask=self._mask, signs=self._signs,
-            x0_input=self.x0_input, dtype=self._tdtype, device=self.device_,
+        trainable = tuple("J" if k == "J" else k for k in self.trainable)
+        return TrainerModule(
+            kw["M"], kw["N"], kw["I"], kw["W"], dt=self.dt_, scale=kw["scale"],
+            readout_scale=self.readout_scale, tau=self.tau, phi=self.phi, random=kw["random"],
+            mask=kw["mask"], trainable=trainable, x0=kw.get("x0"), signs=self._signs,
+            x0_input=self.x0_input, full_rank=kw["full_rank"], dtype=self._tdtype,
+            device=self.device_,
         )
 
     def _make_optimizer(self) -> None:
@@ -575,8 +592,7 @@ class BPTTTrainer:
         rng = as_rng(copy.deepcopy(self.random_state) if isinstance(
             self.random_state, np.random.Generator) else self.random_state)
         self._rng = rng
-        arrays = self._initial_arrays(rng, d_in, d_out)
-        self.model_ = self._build(arrays, arrays["_scale"])
+        self.model_ = self._build(self._initial_arrays(rng, d_in, d_out))
         self._make_optimizer()
         self._torch_gen = torch.Generator(device=self.device_)
         self._torch_gen.manual_seed(int(rng.integers(2**62)))
@@ -638,7 +654,7 @@ class BPTTTrainer:
             total = total + self.l2_rates * (rates**2).mean()
         if self.l2_weights > 0:
             for name, p in self.model_.named_parameters():
-                if name in _WEIGHT_BLOCKS:
+                if name in _WEIGHT_BLOCKS or name == "random":
                     total = total + self.l2_weights * (p**2).sum()
         return total, data
 
@@ -706,11 +722,8 @@ class BPTTTrainer:
             "version": CHECKPOINT_VERSION,
             "config": json.dumps(self._hyper_config()),
             "fit": json.dumps({"d_in": self.d_in_, "d_out": self.d_out_, "dt": self.dt_,
-                               "scale": self.model_.scale, "blocks": sorted(
-                                   k for k in self.model_.state_dict()
-                                   if k not in ("mask", "signs")),
                                "not_stored": missing}),
-            "model": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
+            "model": _copy_state(self.model_.state_dict(), "cpu"),
             "optimizer": self.optimizer_.state_dict(),
             "scheduler": None if self.scheduler_ is None else self.scheduler_.state_dict(),
             "numpy_rng": torch.as_tensor(_rng_to_array(self._rng).view(np.int64)),
@@ -724,7 +737,7 @@ class BPTTTrainer:
                 "wait": self._best["wait"], "stopped_early": self._stopped_early,
             }),
             "best_model": (None if self._best["state"] is None else
-                           {k: v.detach().cpu() for k, v in self._best["state"].items()}),
+                           _copy_state(self._best["state"], "cpu")),
         }
 
     def save_checkpoint(self, path: str | Path) -> None:
@@ -737,6 +750,15 @@ class BPTTTrainer:
         self._check_fitted()
         with atomic_path(path) as tmp:
             torch.save(self._state(), tmp)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the trainer in the library's file format (:func:`lowrank_rnn.save`: a ZIP of
+        ``.npy`` arrays behind a JSON header, no pickle): the same content as a checkpoint.
+        ``BPTTTrainer.load(path)`` or ``lowrank_rnn.load(path)`` reads it back."""
+        from lowrank_rnn import io as _lio
+
+        self._check_fitted()
+        return _lio.save(self, path)
 
     @staticmethod
     def _read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -771,9 +793,11 @@ class BPTTTrainer:
     def load_checkpoint(self, path: str | Path) -> BPTTTrainer:
         """Restore a state written by :meth:`save_checkpoint` into this initialised trainer
         (the structure must match; use :meth:`load` to rebuild a trainer from the file)."""
-        torch = _torch()
         self._check_fitted()
-        state = self._read_checkpoint(path)
+        return self._restore(self._read_checkpoint(path), path)
+
+    def _restore(self, state: dict[str, Any], path: Any) -> BPTTTrainer:
+        torch = _torch()
         cfg = json.loads(state["config"])
         fit = json.loads(state["fit"])
         stored = {"n_neurons": cfg["n_neurons"], "rank": cfg["rank"], "phi": cfg["phi"],
@@ -786,8 +810,7 @@ class BPTTTrainer:
                 f"{self._config()}"
             )
         try:
-            self.model_.load_state_dict({k: v.to(self.device_) for k, v in
-                                         state["model"].items()})
+            self.model_.load_state_dict(_copy_state(state["model"], self.device_))
         except RuntimeError as err:
             raise ValueError(f"checkpoint={str(path)!r}: weights do not fit: {err}") from err
         self.optimizer_.load_state_dict(state["optimizer"])
@@ -806,7 +829,7 @@ class BPTTTrainer:
                                    else float(prog["best_val_loss"])),
                       "wait": int(prog["wait"]),
                       "state": (None if state["best_model"] is None else
-                                {k: v.to(self.device_) for k, v in state["best_model"].items()})}
+                                _copy_state(state["best_model"], self.device_))}
         self._stopped_early = bool(prog["stopped_early"])
         self._update_info()
         del torch
@@ -830,7 +853,22 @@ class BPTTTrainer:
         BPTTTrainer
             Ready to ``predict``, ``to_network`` or continue with ``fit_more``.
         """
-        state = cls._read_checkpoint(path)
+        try:
+            from lowrank_rnn import io as _lio
+
+            header = _lio.read_header(path)
+        except (ImportError, ValueError):
+            header = None
+        if header is not None:  # a file of the library's format (lowrank_rnn.save)
+            obj = _lio.load(path, expect=cls)
+            if overrides:
+                raise ValueError("overrides: only for checkpoints written by save_checkpoint")
+            return obj
+        return cls._from_state(cls._read_checkpoint(path), path, overrides)
+
+    @classmethod
+    def _from_state(cls, state: dict[str, Any], path: Any, overrides: dict[str, Any]
+                    ) -> BPTTTrainer:
         cfg = json.loads(state["config"])
         fit = json.loads(state["fit"])
         for key in fit.get("not_stored", []):
@@ -845,19 +883,24 @@ class BPTTTrainer:
         if cfg.get("loss") is None:
             cfg.pop("loss", None)
         model = state["model"]
-        if "mask" in model:
-            cfg["connectivity_mask"] = model["mask"].numpy()
-        if "signs" in model:
-            cfg["dale"] = model["signs"].numpy()
+        from lowrank_rnn.fit._rate_module import TrainerModule
+
         cfg.update(overrides)
         tr = cls(**cfg)
         tr.device_ = resolve_device(tr.device)
         tr.d_in_, tr.d_out_, tr.dt_ = int(fit["d_in"]), int(fit["d_out"]), float(fit["dt"])
         torch = _torch()
-        arrays = {k: v.numpy().astype(float) for k, v in model.items()
-                  if k not in ("mask", "signs") and isinstance(v, torch.Tensor)}
+        try:
+            tr.model_ = TrainerModule.from_state_dict(model, device=tr.device_)
+        except (KeyError, RuntimeError, TypeError) as err:
+            raise ValueError(f"checkpoint={str(path)!r}: the weights are incomplete: {err}"
+                             ) from err
+        tr._tdtype = tr.model_.M.dtype
+        if tr.model_.masked:
+            tr._mask = tr.connectivity_mask = tr.model_.mask_dense.cpu().numpy()
+        if tr.model_.dale:
+            tr._signs = tr.dale = tr.model_.signs.cpu().numpy()
         tr._rng = np.random.default_rng()
-        tr.model_ = tr._build(arrays, float(fit["scale"]))
         tr._make_optimizer()
         tr._torch_gen = torch.Generator(device=tr.device_)
         tr.n_params_ = int(sum(p.numel() for p in tr.model_.parameters()))
@@ -865,7 +908,7 @@ class BPTTTrainer:
         tr.seconds_, tr.epochs_done_, tr._n_steps = 0.0, 0, 0
         tr._best = {"epoch": 0, "val_loss": math.inf, "state": None, "wait": 0}
         tr._stopped_early = False
-        return tr.load_checkpoint(path)
+        return tr._restore(state, path)
 
     # ------------------------------------------------------------------ training
     def fit(
@@ -1064,7 +1107,7 @@ class BPTTTrainer:
         if val < b["val_loss"] - self.min_delta:
             b["val_loss"], b["epoch"], b["wait"] = val, self.epochs_done_, 0
             if self.keep_best:
-                b["state"] = {k: v.detach().clone() for k, v in self.model_.state_dict().items()}
+                b["state"] = _copy_state(self.model_.state_dict(), None)
         else:
             b["wait"] += 1
             if self.early_stopping is not None and b["wait"] >= self.early_stopping:
@@ -1121,35 +1164,13 @@ class BPTTTrainer:
         """The trained network as a :class:`LowRankRNN` (same dynamics as the torch model).
 
         Low rank: ``M, N`` with the trainer's scale (``1/N``), the connectivity mask as the
-        network's CSR mask, a fixed dense part as its random part. Full rank, or Dale's law:
+        network's CSR mask, a fixed random part as its random part. Full rank, or Dale's law:
         the exact factorisation ``J = (U S) V^T`` of the effective matrix (SVD), rank N,
         ``scale = 1``. A bias ``b`` becomes one more input column: feed a constant 1 on it. An
         output bias has no counterpart in LowRankRNN: a non-zero one raises ValueError.
         """
-        import scipy.sparse as sp
-
         self._check_fitted()
-        mod = self.model_
-        p = {k: v.detach().cpu().numpy().astype(float) for k, v in mod.state_dict().items()}
-        if np.any(p["b_out"] != 0):
-            raise ValueError(
-                "to_network: the output bias b_out is non-zero and LowRankRNN has none; use "
-                "predict(), or train without 'b_out'"
-            )
-        I = p["I"]
-        if np.any(p["b"] != 0):
-            I = np.concatenate([I, p["b"][:, None]], axis=1)
-        common = {"I": I, "W": p["W"], "readout_scale": self.readout_scale,
-                  "tau": self.tau, "phi": self.phi}
-        if mod.has_factors and not mod.dale:
-            mask = None if self._mask is None else sp.csr_array(self._mask)
-            return LowRankRNN(M=p["M"], N=p["N"], scale=mod.scale, mask=mask,
-                              random=p.get("J"), **common)
-        torch = _torch()
-        with torch.no_grad():
-            J = mod.effective_J().detach().cpu().numpy().astype(float)
-        u, s, vt = np.linalg.svd(J)
-        return LowRankRNN(M=u * s, N=vt.T, scale=1.0, **common)
+        return self.model_.to_network()
 
     def effective_connectivity(self) -> np.ndarray:
         """The recurrent matrix J (N, N) the network uses (after mask and Dale's law)."""
@@ -1157,3 +1178,44 @@ class BPTTTrainer:
         self._check_fitted()
         with torch.no_grad():
             return self.model_.effective_J().detach().cpu().numpy().astype(float)
+
+
+# ------------------------------------------------------------------ the library's file format
+def _tree(obj: Any, leaf: Callable[[Any], Any]) -> Any:
+    if isinstance(obj, dict):
+        return {k: _tree(v, leaf) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_tree(v, leaf) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_tree(v, leaf) for v in obj)
+    return leaf(obj)
+
+
+def _to_arrays(obj: Any) -> Any:
+    return obj.detach().cpu().numpy() if hasattr(obj, "detach") else obj
+
+
+def _to_tensors(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return _torch().as_tensor(obj)
+    return obj
+
+
+def _trainer_state(tr: BPTTTrainer) -> dict[str, Any]:
+    tr._check_fitted()
+    return _tree(tr._state(), _to_arrays)
+
+
+def _trainer_from_state(tree: dict[str, Any]) -> BPTTTrainer:
+    state = _tree(tree, _to_tensors)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"BPTTTrainer: stored state is not a {CHECKPOINT_FORMAT} state")
+    return BPTTTrainer._from_state(state, "<file>", {})
+
+
+try:  # the library's format knows the trainer (the io layer imports this module on demand)
+    from lowrank_rnn.io import register_format as _register_format
+except ImportError:  # pragma: no cover - io is part of the package
+    pass
+else:
+    _register_format(BPTTTrainer, _trainer_state, _trainer_from_state, name="BPTTTrainer")
