@@ -351,3 +351,10 @@ def test_save_in_the_library_format_round_trips(tmp_path):
     a = re.fit_more(batch, n_epochs=1)
     b = tr.fit_more(batch, n_epochs=1)
     _same_state(a, b)
+
+
+def test_progress_writes_log_lines_when_not_a_terminal(capsys):
+    batch = random_dots_trials(8, rng=0)
+    BPTTTrainer(4, 1, n_epochs=2, batch_size=8, progress=True, random_state=0).fit(batch, batch)
+    err = capsys.readouterr().err
+    assert "BPTT epoch 1/2" in err and "BPTT epoch 2/2" in err and "val" in err
