@@ -797,7 +797,6 @@ class BPTTTrainer:
         return self._restore(self._read_checkpoint(path), path)
 
     def _restore(self, state: dict[str, Any], path: Any) -> BPTTTrainer:
-        torch = _torch()
         cfg = json.loads(state["config"])
         fit = json.loads(state["fit"])
         stored = {"n_neurons": cfg["n_neurons"], "rank": cfg["rank"], "phi": cfg["phi"],
@@ -832,7 +831,6 @@ class BPTTTrainer:
                                 _copy_state(state["best_model"], self.device_))}
         self._stopped_early = bool(prog["stopped_early"])
         self._update_info()
-        del torch
         return self
 
     @classmethod
@@ -948,8 +946,7 @@ class BPTTTrainer:
         if gen is not None:
             # the dimensions come from one batch of a copy of the stream (training then draws
             # its batches from the trainer's own stream)
-            probe = gen(as_rng(copy.deepcopy(as_rng(self.random_state)) if isinstance(
-                self.random_state, np.random.Generator) else as_rng(self.random_state)))
+            probe = gen(copy.deepcopy(as_rng(self.random_state, "random_state")))
             if not isinstance(probe, TrialBatch):
                 raise ValueError(f"train: the generator returned {type(probe).__name__}, "
                                  "expected a TrialBatch")
