@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -97,7 +98,12 @@ def main() -> None:
         t_task = time.perf_counter()
         per_rank = {}
         for rank in ranks:
-            res = [_run(task, rank, seed, args) for seed in range(args.seeds)]
+            res = []
+            for seed in range(args.seeds):
+                res.append(_run(task, rank, seed, args))
+                print(f"{task} rank {rank} seed {seed}: accuracy "
+                      f"{res[-1]['test_accuracy']:.3f} ({res[-1]['seconds']:.0f} s)",
+                      file=sys.stderr, flush=True)
             runs.extend(res)
             accs = [r["test_accuracy"] for r in res]
             per_rank[str(rank)] = {"mean": float(np.mean(accs)), "min": float(np.min(accs)),
