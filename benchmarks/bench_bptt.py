@@ -30,10 +30,11 @@ def _throughput(trainer, batch, steps: int, dense_baseline: bool = False) -> flo
             b, n_t, _ = u.shape
             x = u.new_zeros((b, model.n_neurons))
             drive = u @ model.I.T
+            a = model.dt / model.tau
             xs = []
             for k in range(n_t):
                 J = model.M @ model.N.T / model.n_neurons  # formed every step
-                x = x + model.a * (torch.tanh(x) @ J.T - x + drive[:, k])
+                x = x + a * (torch.tanh(x) @ J.T - x + drive[:, k])
                 xs.append(x)
             return torch.tanh(torch.stack(xs, 1)) @ model.W
     else:
@@ -45,9 +46,9 @@ def _throughput(trainer, batch, steps: int, dense_baseline: bool = False) -> flo
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
             loss = ((forward(u) - y) ** 2).mean()
-            trainer._optim.zero_grad()
+            trainer.optimizer_.zero_grad()
             loss.backward()
-            trainer._optim.step()
+            trainer.optimizer_.step()
             if trainer.device_ == "cuda":
                 torch.cuda.synchronize()
             if i:  # the first step warms up

@@ -104,7 +104,8 @@ def test_checkpoint_resume_equals_uninterrupted_training(tmp_path):
     np.testing.assert_allclose(resumed.history_["train_loss"], straight.history_["train_loss"])
     for (k, a), (_, c) in zip(straight.model_.state_dict().items(),
                               resumed.model_.state_dict().items(), strict=True):
-        assert torch.equal(a, c), k
+        # the module's state dict also holds its scalars (a dict): equal as plain values
+        assert torch.equal(a, c) if isinstance(a, torch.Tensor) else a == c, k
     other = BPTTTrainer(6, n_epochs=4, checkpoint=ckpt, **kw)
     with pytest.raises(ValueError, match="checkpoint"):
         other.fit(batch)
@@ -115,26 +116,6 @@ def test_progress_bar_and_validation_curve():
     tr = BPTTTrainer(3, 1, n_epochs=2, batch_size=4, progress=True, random_state=0)
     tr.fit(batch, validation=batch)
     assert len(tr.history_["val_loss"]) == 2 and np.isfinite(tr.history_["val_loss"]).all()
-
-
-@pytest.mark.slow  # constructing torch.optim.Adam imports torch._dynamo (seconds)
-def test_adam_and_clipping_match_torch_optim():
-    from lowrank_rnn.fit.bptt import _Adam, _clip_grad_norm
-
-    gen = torch.Generator().manual_seed(0)
-    a = torch.randn(5, 3, dtype=torch.float64, generator=gen).requires_grad_(True)
-    b = a.detach().clone().requires_grad_(True)
-    mine = _Adam([a], lr=0.01, weight_decay=0.1)
-    ref = torch.optim.Adam([b], lr=0.01, weight_decay=0.1)
-    for _ in range(50):
-        for p, opt in ((a, mine), (b, ref)):
-            opt.zero_grad()
-            ((p**3).sum() + (p * torch.arange(3.0)).sum()).backward()
-        _clip_grad_norm([a], 1.0)
-        torch.nn.utils.clip_grad_norm_([b], 1.0)
-        mine.step()
-        ref.step()
-    assert float((a - b).abs().max()) < 1e-12
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -117,4 +117,5 @@ def decision_trials(
         dt=dt,
         paper=DECISION_PAPER,
         info={"coherence": c, "evidence": evidence, "periods": periods},
+        periods={k: np.array(v) for k, v in periods.items()},
     )

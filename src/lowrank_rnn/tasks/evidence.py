@@ -240,4 +240,7 @@ def evidence_trials(
         "threshold": thr,
         "noise_sd": noise_sd,
     }
-    return TrialBatch(inputs=inputs, targets=targets, mask=mask, dt=dt, paper=PAPER, info=info)
+    periods = {"fixation": np.array([0, start]), "stimulus": np.array([start, n_steps]),
+               "decision": np.array([n_steps - win, n_steps])}
+    return TrialBatch(inputs=inputs, targets=targets, mask=mask, dt=dt, paper=PAPER, info=info,
+                      periods=periods)

@@ -154,4 +154,5 @@ def flipflop_trials(
         dt=dt,
         paper=FLIPFLOP_PAPER,
         info={"onsets": onsets},
+        periods={"stimulus": np.array([0, n_steps])},
     )
