@@ -24,7 +24,8 @@ app = typer.Typer(
 
 #: Modules of ``lowrank_rnn.commands`` that register a command each.
 COMMAND_MODULES: tuple[str, ...] = (
-    "reproduce", "spectrum", "sweep", "psychometric", "compare", "embed", "info", "train"
+    "reproduce", "spectrum", "sweep", "psychometric", "compare", "embed", "info", "train",
+    "populations",
 )
 
 for _name in COMMAND_MODULES:
