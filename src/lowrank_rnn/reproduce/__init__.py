@@ -7,6 +7,7 @@ Papers (one module each; each carries its citation):
 - ``beiran2021``   — Beiran et al. 2021, Gaussian-mixture low-rank networks (mean field)
 - ``valente2022``  — Valente et al. 2022, latent LDS vs linear low-rank RNNs
 - ``linearization``— linearisation in activations vs activities (arXiv 2309.04030)
+- ``dubreuil2022`` — Dubreuil et al. 2022, population structure across trained tasks
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ PAPERS: dict[str, str] = {
     "beiran2021": "lowrank_rnn.reproduce.beiran2021",
     "valente2022": "lowrank_rnn.reproduce.valente2022",
     "linearization": "lowrank_rnn.reproduce.linearization",
+    "dubreuil2022": "lowrank_rnn.reproduce.dubreuil2022",
 }
 
 

@@ -1,0 +1,185 @@
+"""Dubreuil et al. 2022: which tasks need population structure (measured, not assumed).
+
+Figure ``Populations`` (the paper's headline claim): low-rank networks are trained by
+BPTT on perceptual decision making (PDM, rank 1), parametric working memory (PWM, rank 2) and
+context-dependent decision making (CDM, rank 1); a Gaussian mixture with P = 1, 2, ...
+populations is fitted to each neuron's loadings ``(m, n, I, w)`` (scikit-learn), networks of
+the trained size are resampled from each fit, and their accuracy on held-out trials is measured
+over several draws. The paper: one population suffices for PDM and PWM but not for CDM, which
+needs several. Full mode trains 3 seeds per task (N = 256) and draws 10 networks per fit, and
+reports the smallest P (up to 4) that reaches the criterion for CDM; quick mode trains one small
+network per task (PDM and CDM only, N = 128, labelled in the check rows), too small to settle
+that number: it only checks that P = 1 fails and that more populations do better.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lowrank_rnn.reproduce._core import (
+    Checks,
+    FigureData,
+    FigureSpec,
+    Paper,
+    Settings,
+    finish_figure,
+)
+
+__all__ = ["PAPER", "CITATION", "FIGURES", "train_task_network", "resampled_accuracy"]
+
+KEY = "dubreuil2022"
+CITATION = (
+    "Dubreuil A., Valente A., Beiran M., Mastrogiuseppe F., Ostojic S. (2022) The role of "
+    "population structure in computations through neural dynamics. Nature Neuroscience 25: "
+    "783–794. doi:10.1038/s41593-022-01088-4"
+)
+
+#: Accuracy that counts as solving a task.
+CRITERION = 0.9
+_RANKS = {"random_dots": 1, "romo": 2, "context": 1}
+_LABELS = {"random_dots": "PDM", "romo": "PWM", "context": "CDM"}
+
+
+def train_task_network(task: str, rank: int, n_neurons: int, n_epochs: int, seed: int) -> Any:
+    """Train a rank-``rank`` network on ``task`` (fresh trials each step, keep-best on a
+    validation set; the authors' state noise 0.05 per step) and return the trainer."""
+    from lowrank_rnn.fit.bptt import BPTTTrainer
+    from lowrank_rnn.tasks import TASKS, decision_accuracy, task_streams
+
+    spec = TASKS[task]
+    streams = task_streams(seed)
+    val = spec.trials(256, rng=streams["validation"])
+    tr = BPTTTrainer(n_neurons, rank, lr=1e-2, n_epochs=n_epochs, batches_per_epoch=10,
+                     noise=0.05 / math.sqrt(val.dt), grad_clip=1.0,
+                     validation_metric=decision_accuracy, keep_best=True, random_state=seed)
+    return tr.fit(lambda rng: spec.trials(32, rng=rng), val)
+
+
+def _accuracy(net: Any, batch: Any) -> float:
+    from lowrank_rnn.simulate import simulate
+    from lowrank_rnn.tasks import decision_accuracy
+
+    z = simulate(net, batch.inputs, dt=batch.dt, keep_x=False).z[:, 1:]
+    return float(decision_accuracy(z, batch))
+
+
+def resampled_accuracy(net: Any, n_populations: int, batch: Any, *, draws: int,
+                       rng: np.random.Generator) -> tuple[np.ndarray, Any]:
+    """Accuracy of ``draws`` networks resampled (at the trained size) from a P-population fit.
+
+    Returns
+    -------
+    accuracies : ndarray, shape (draws,)
+    fit : PopulationMixture
+    """
+    from lowrank_rnn.fit.populations import fit_populations, resampled_scores
+
+    fit = fit_populations(net, n_populations, rng=rng)
+    acc = resampled_scores(fit.mixture_, net.n_neurons, lambda nw: _accuracy(nw, batch),
+                           draws=draws, rng=rng)
+    return acc, fit
+
+
+def compute_populations(settings: Settings) -> FigureData:
+    """Train, fit P populations, resample, score (see the module docstring)."""
+    from lowrank_rnn.tasks import TASKS, task_streams
+
+    ch = Checks(KEY, "Populations")
+    if settings.quick:
+        tasks = {"random_dots": 20, "context": 40}
+        seeds, n, draws, pops, n_test = [settings.seed], 128, 3, [1, 2, 3], 256
+    else:
+        tasks = {"random_dots": 40, "romo": 80, "context": 60}
+        seeds = [settings.seed + s for s in range(3)]
+        n, draws, pops, n_test = 256, 10, [1, 2, 3, 4], 512
+    label = (f"quick: 1 seed, N = {n}, {draws} draws" if settings.quick
+             else f"{len(seeds)} seeds, N = {n}, {draws} draws")
+    results: dict[str, Any] = {}
+    rng = np.random.default_rng(settings.seed + 2022)
+    for task, epochs in tasks.items():
+        trained, acc = [], {p: [] for p in pops}
+        example = None
+        for seed in seeds:
+            tr = train_task_network(task, _RANKS[task], n, epochs, seed)
+            net = tr.to_network()
+            test = TASKS[task].trials(n_test, rng=task_streams(seed)["test"])
+            trained.append(_accuracy(net, test))
+            for p in pops:
+                a, fit = resampled_accuracy(net, p, test, draws=draws, rng=rng)
+                acc[p].append(a)
+                if example is None and p == 1:
+                    example = (net, fit)
+        acc_arr = {p: np.concatenate(v) for p, v in acc.items()}
+        results[task] = {"trained": trained, "accuracy": acc_arr, "example": example}
+        tag = _LABELS[task]
+        ch.greater(f"{tag}: trained rank-{_RANKS[task]} networks reach {CRITERION:.0%} "
+                   f"(min over seeds; {label}, {epochs} epochs)", min(trained), CRITERION - 1e-9)
+    means = {t: {p: float(r["accuracy"][p].mean()) for p in pops} for t, r in results.items()}
+    ses = {t: {p: float(r["accuracy"][p].std(ddof=1) / np.sqrt(r["accuracy"][p].size))
+               if r["accuracy"][p].size > 1 else 0.0 for p in pops}
+           for t, r in results.items()}
+    for task in ("random_dots", "romo"):
+        if task in results:
+            ch.greater(f"{_LABELS[task]}: one population suffices: networks resampled from a "
+                       f"P = 1 fit reach {CRITERION:.0%} (mean over draws, se "
+                       f"{ses[task][1]:.3f}; {label})", means[task][1], CRITERION - 1e-9)
+    c = means["context"]
+    ch.less(f"CDM: one population does not suffice: P = 1 resampled accuracy (se "
+            f"{ses['context'][1]:.3f}; {label})", c[1], CRITERION)
+    found = next((p for p in pops if c[p] >= CRITERION), None)
+    if settings.quick:  # one small network cannot settle the number; it can order P = 1 last
+        best = max(pops[1:], key=lambda p: c[p])
+        ch.holds(f"CDM: a fit with more populations resamples better than P = 1 (best P = "
+                 f"{best}; {label}; the number needed is measured in full mode)",
+                 c[best] > c[1], {p: round(v, 3) for p, v in c.items()}, "best P > 1 above P = 1")
+    else:
+        ch.holds(f"CDM: the smallest P <= {pops[-1]} whose resampled networks reach "
+                 f"{CRITERION:.0%}, as measured (the paper: more than one; accuracies "
+                 f"{ {p: round(v, 3) for p, v in c.items()} })",
+                 found is not None and found > 1, "none" if found is None else found,
+                 "some P > 1")
+    return FigureData(
+        data={"means": means, "ses": ses, "pops": pops,
+              "trained": {t: r["trained"] for t, r in results.items()},
+              "examples": {t: r["example"] for t, r in results.items()}},
+        checks=ch,
+        params={"tasks": {t: {"rank": _RANKS[t], "epochs": e} for t, e in tasks.items()},
+                "seeds": seeds, "n_neurons": n, "draws": draws, "populations": pops,
+                "criterion": CRITERION, "means": means},
+    )
+
+
+def plot_populations(fd: FigureData, path: Path) -> None:
+    """Resampled accuracy against P per task; the CDM network's loadings by population."""
+    import matplotlib.pyplot as plt
+
+    from lowrank_rnn.fit.populations import network_loadings
+    from lowrank_rnn.plotting.populations import plot_loadings
+
+    d = fd.data
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
+    for j, (task, m) in enumerate(d["means"].items()):
+        ps = d["pops"]
+        ax[0].errorbar(ps, [m[p] for p in ps], [d["ses"][task][p] for p in ps], fmt="o-",
+                       color=f"C{j}", label=_LABELS[task])
+        ax[0].axhline(np.mean(d["trained"][task]), color=f"C{j}", ls=":", lw=1)
+    ax[0].axhline(CRITERION, color="k", ls="--", lw=0.8)
+    ax[0].set_xlabel("populations P of the fit")
+    ax[0].set_ylabel("accuracy of resampled networks")
+    ax[0].legend(fontsize=7)
+    net, fit = d["examples"]["context"]
+    X, _ = network_loadings(net)
+    plot_loadings(ax[1], X[:, 0], X[:, 1], None, xlabel="m", ylabel="n (CDM network)")
+    finish_figure(fig, path)
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("Populations", "One population suffices for PDM and PWM, not for CDM",
+               compute_populations, plot_populations, requires=("torch",)),
+)
+
+PAPER = Paper(key=KEY, citation=CITATION, figures=FIGURES)

@@ -1,0 +1,46 @@
+"""``reproduce dubreuil2022``: trained networks, population fits, resampled accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lowrank_rnn.reproduce import load_paper
+from lowrank_rnn.reproduce._core import Settings
+
+pytest.importorskip("torch")
+
+
+def test_paper_is_registered_with_its_figure():
+    paper = load_paper("dubreuil2022")
+    assert paper.citation and [f.name for f in paper.figures] == ["Populations"]
+    assert paper.figures[0].requires == ("torch",)
+
+
+def test_resampled_accuracy_of_a_trained_decision_network():
+    """A rank-one network trained on perceptual decisions keeps its accuracy when resampled
+    from one Gaussian population (the paper's claim for PDM), and the accuracy of the trained
+    network computed through simulate equals the trainer's own prediction."""
+    from lowrank_rnn.reproduce.dubreuil2022 import (
+        _accuracy,
+        resampled_accuracy,
+        train_task_network,
+    )
+    from lowrank_rnn.tasks import TASKS, decision_accuracy, task_streams
+
+    tr = train_task_network("random_dots", 1, 64, 12, seed=0)
+    test = TASKS["random_dots"].trials(128, rng=task_streams(0)["test"])
+    net = tr.to_network()
+    assert _accuracy(net, test) == pytest.approx(decision_accuracy(tr.predict(test.inputs), test))
+    acc, fit = resampled_accuracy(net, 1, test, draws=2, rng=np.random.default_rng(0))
+    assert acc.shape == (2,) and fit.n_populations_ == 1
+    assert _accuracy(net, test) >= 0.9 and acc.min() >= 0.85
+
+
+@pytest.mark.slow
+def test_quick_figure_checks_pass():
+    from lowrank_rnn.reproduce.dubreuil2022 import compute_populations
+
+    fd = compute_populations(Settings(quick=True, seed=0))
+    failed = [c for c in fd.checks.rows if not c.passed]
+    assert not failed, failed
