@@ -70,7 +70,8 @@ def describe(obj: Any, *, spectrum: bool = True, seed: int = 0) -> dict[str, Any
             out["spectrum"] = {"method": "arpack", "outlier": _number(obj.outlier().value.real)}
         return out
     if kind == "GaussianMixture":
-        out.update({"rank": obj.rank, "d_in": obj.d_in, "n_populations": obj.n_populations,
+        out.update({"rank": obj.rank, "d_in": obj.d_in, "d_out": obj.d_out,
+                    "n_populations": obj.n_populations,
                     "phi": obj.phi, "tau": obj.tau})
         if spectrum:  # the outliers of J in the large-N limit: eigenvalues of the overlaps
             out["spectrum"] = {"method": "overlap matrix",
