@@ -24,6 +24,7 @@ from scipy.special import erfcinv
 from scipy.stats import binom
 from scipy.stats import t as student_t
 
+from lowrank_rnn._validate import check_choice
 from lowrank_rnn.analysis import (
     kappa_r,
     participation_ratio,
@@ -34,6 +35,7 @@ from lowrank_rnn.connectivity import (
     add_random,
     fixed_degree_mask,
     loadings,
+    rank_one_loadings,
     rank_one_network,
 )
 from lowrank_rnn.network import LowRankRNN
@@ -95,10 +97,34 @@ def _fig4_vectors(n: int, sigma2: float, sigma_ni: float, seed: int) -> np.ndarr
     return loadings(n, cov, exact=True, rng=seed)  # columns m, n, I
 
 
+def _authors_fig4_vectors(n: int, sigma2: float, seed: int) -> np.ndarray:
+    """m, n, I as the authors' Fig 4 code builds them: m, n by Gram–Schmidt without
+    normalisation (``sigma_mn = 0``), a fresh draw r made orthogonal to m (unnormalised),
+    ``I = I_perp + 2 n`` (input overlapping n, orthogonal to m).
+
+    Returns
+    -------
+    ndarray, shape (N, 3): columns m, n, I
+    """
+    rng = np.random.default_rng(seed)
+    m, nn = rank_one_loadings(n, sigma2, 0.0, gram_schmidt=True, rng=rng)
+    r = rng.standard_normal(n)
+    return np.stack([m, nn, r - (r @ m) / (m @ m) * m + 2 * nn], axis=1)
+
+
+#: Principal components kept by the authors' participation ratio (Fig 4).
+AUTHORS_N_PCS = 5
+
+
 def _input_driven(net: LowRankRNN, m: np.ndarray, inp: np.ndarray, dt: float, steps: int,
                   on: int, off: int) -> dict:
-    """Pulse of input along I from step ``on`` to ``off`` (as in the authors' Fig 4 code);
-    kappa_r at the end of the pulse, participation ratio of the whole trajectory."""
+    """Pulse of input along I from step ``on`` to ``off`` (as in the authors' Fig 4 code).
+
+    Library measures: ``kappa_r = m.x/|m|^2`` (eq 34) averaged over the last quarter of the
+    pulse, participation ratio of all principal components of the whole trajectory. The
+    authors' measures on the same trajectory: ``kappa = |tanh(x).m / N|`` averaged from the
+    stimulus onset to the end, participation ratio over the top :data:`AUTHORS_N_PCS` PCs.
+    """
     u = np.zeros((1, steps, 1))
     u[0, on:off, 0] = 1.0
     tr = simulate(net.replace(I=inp[:, None]), u, None, dt=dt)
@@ -108,24 +134,33 @@ def _input_driven(net: LowRankRNN, m: np.ndarray, inp: np.ndarray, dt: float, st
         "kappa_r": float(np.mean(kappa_r(late, m))),
         "pr": participation_ratio(x),
         "kappa_t": kappa_r(x, m),
+        "kappa_authors": float(np.mean(np.abs(np.tanh(x[on:]) @ m)) / m.size),
+        "pr_authors": participation_ratio(x, n_components=AUTHORS_N_PCS),
     }
 
 
 def input_driven_point(n: int, sigma2: float, sigma_ni: float, vectors_seed: int, dt: float,
                        steps: int, on: int, off: int, c: int = 0, g: float = 0.0,
-                       seed: int = 0) -> dict[str, Any]:
+                       vectors: str = "paper", seed: int = 0) -> dict[str, Any]:
     """One network of Fig 4 driven by a pulse along I (a sweep point).
 
     The loadings (m, n, I) come from ``vectors_seed`` (shared by every point of the figure);
     ``c`` in ``(0, n)`` keeps ``c`` entries per row of ``m n^T`` (fixed-degree mask from
     ``seed``), ``g > 0`` adds a dense Gaussian part ``g chi`` (from ``seed``).
+    ``vectors='authors'`` builds (m, n, I) as the authors' code does
+    (:func:`_authors_fig4_vectors`; ``sigma_ni`` is then unused: ``I = I_perp + 2 n``).
 
     Returns
     -------
-    dict with ``kappa_r`` (end of the pulse), ``pr`` (participation ratio of the trajectory)
-    and ``kappa_t`` (steps,)
+    dict with ``kappa_r`` (end of the pulse), ``pr`` (participation ratio of the trajectory),
+    ``kappa_t`` (steps,), and the authors' ``kappa_authors`` and ``pr_authors``
+    (:func:`_input_driven`)
     """
-    V = _fig4_vectors(int(n), sigma2, sigma_ni, int(vectors_seed))
+    check_choice("vectors", vectors, ("paper", "authors"))
+    if vectors == "authors":
+        V = _authors_fig4_vectors(int(n), sigma2, int(vectors_seed))
+    else:
+        V = _fig4_vectors(int(n), sigma2, sigma_ni, int(vectors_seed))
     m, nn, inp = V[:, 0], V[:, 1], V[:, 2]
     if 0 < c < n:
         net = LowRankRNN(M=m, N=nn, mask=fixed_degree_mask(int(n), int(c), rng=seed), scale=1.0)
@@ -136,19 +171,54 @@ def input_driven_point(n: int, sigma2: float, sigma_ni: float, vectors_seed: int
     return _input_driven(net, m, inp, dt, int(steps), int(on), int(off))
 
 
+def _fig4_rows(ch: Checks, k_s: np.ndarray, dk_g: np.ndarray, pr_s: np.ndarray,
+               pr_g: np.ndarray, g_max: float, n_dense: int, *, kappa: str = "kappa_r",
+               pr: str = "participation ratio") -> None:
+    """The qualitative rows of Fig 4 for one pair of definitions (named ``kappa`` and ``pr``):
+    sparsity removes structure along m, a random part keeps it (paired Student t), the
+    participation ratio peaks at intermediate C and grows with g."""
+    ch.less(f"{kappa} at the smallest C / {kappa} dense (sparsity removes structure along m)",
+            k_s[-1] / k_s[0], 0.5)
+    ch.holds(f"{kappa} decreases as C decreases", bool(np.all(np.diff(k_s) <= 0.02 * k_s[0])),
+             np.round(k_s, 3).tolist(), "non-increasing along decreasing C")
+    ch.close(f"mean change of {kappa} from g = 0 to g = {g_max:g} over {n_dense} dense "
+             "networks (preserved by a random part); tol: t half-width of the paired mean",
+             dk_g.mean(), 0.0, float(_t_tol(dk_g)))
+    inner = pr_s[1:-1].max()
+    ch.holds(f"{pr} non-monotone in C (peak at intermediate C)",
+             bool(inner > pr_s[0] and inner > pr_s[-1]), np.round(pr_s, 3).tolist(),
+             "max over inner C > both ends")
+    ch.holds(f"{pr} increases with g", bool(np.all(np.diff(pr_g) > 0)),
+             np.round(pr_g, 3).tolist(), "strictly increasing")
+
+
 def compute_fig4(settings: Settings) -> FigureData:
-    """Input-driven dynamics as sparsity (C) or random strength (g) grows (Fig 4)."""
+    """Input-driven dynamics as sparsity (C) or random strength (g) grows (Fig 4).
+
+    ``settings.procedure == 'authors'``: the authors' notebook instead of the caption — their
+    vectors (sigma^2 = 0.0144 at N = 2000, ``sigma_mn = 0``, Gram–Schmidt without
+    normalisation, ``I = I_perp + 2 n``) and time step 0.01; the rows are given twice on the same
+    trajectories, with the library's measures (``kappa_r`` at the end of the pulse, participation
+    ratio of all PCs) and with the authors' (``|tanh(x).m/N|`` averaged from the onset, ratio
+    over the top 5 PCs).
+    """
+    authors = settings.procedure == "authors"
     n = 600 if settings.quick else 2000
-    sigma2 = 1.92 / np.sqrt(n)  # the paper's 0.043 at N = 2000: bulk radius spans [0, ~1)
+    if authors:  # the notebook's sigma = 0.12 at N = 2000; sigma^2 ~ 1/sqrt(N) keeps the radii
+        sigma2, dt = 0.0144 * np.sqrt(2000 / n), 0.01
+    else:
+        sigma2, dt = 1.92 / np.sqrt(n), 0.1  # the paper's 0.043 at N = 2000: radius in [0, ~1)
     sigma_ni = 0.2
-    dt, t_total = 0.1, 25.0
-    steps = int(t_total / dt)
+    t_total = 25.0
+    steps = int(round(t_total / dt))
     on, off = steps // 5, 3 * steps // 5
     cs = np.array([n, 450, 300, 120, 30, 8]) if settings.quick else np.array(
         [2000, 1600, 1000, 600, 300, 100, 30, 10])
     gs = np.array([0.0, 0.4, 0.8, 1.0]) if settings.quick else np.linspace(0.0, 1.0, 6)
     fixed = {"n": n, "sigma2": sigma2, "sigma_ni": sigma_ni, "vectors_seed": settings.seed,
              "dt": dt, "steps": steps, "on": on, "off": off}
+    if authors:
+        fixed["vectors"] = "authors"
     # one instance per point; every C (resp. g) uses the same seed (common random numbers)
     sparse = _sweep(input_driven_point, {"c": cs}, [settings.seed + 1], fixed, settings,
                     "fig4_sparse")
@@ -158,44 +228,45 @@ def compute_fig4(settings: Settings) -> FigureData:
     # the tolerances of the kappa_r rows are the Student-t half-widths of their mean
     # (network-to-network spread ~5% of kappa_r at N = 600), not fixed percentages
     vseeds = [settings.seed + 10 + i for i in range(8)]
-    many = _sweep(input_driven_point, {"vectors_seed": vseeds, "g": [0.0, float(gs[-1])]},
-                  [settings.seed + 3], {k: v for k, v in fixed.items() if k != "vectors_seed"},
-                  settings, "fig4_dense")["kappa_r"][..., 0]  # (K, 2)
+    dense = _sweep(input_driven_point, {"vectors_seed": vseeds, "g": [0.0, float(gs[-1])]},
+                   [settings.seed + 3], {k: v for k, v in fixed.items() if k != "vectors_seed"},
+                   settings, "fig4_dense")
+    many = dense["kappa_r"][..., 0]  # (K, 2)
     radius_c = np.array([theory_bulk_radius(sigma2, n_neurons=n, c=int(c), rescaled=True)
                          for c in cs])
     k_s, k_g = sparse["kappa_r"][:, 0], gauss["kappa_r"][:, 0]
     pr_s, pr_g = sparse["pr"][:, 0], gauss["pr"][:, 0]
     # mean-field prediction for the dense network (C = N): x = kappa m + v I with the filtered
     # input v near its plateau, kappa = N sigma_nI v <phi'(sqrt(sigma2 kappa^2 + v^2) xi)>
-    # (eq 36-37 with sigma_mn = 0 and scale 1, i.e. sigma_nI -> N sigma_nI)
+    # (eq 36-37 with sigma_mn = 0 and scale 1, i.e. sigma_nI -> N sigma_nI). The authors'
+    # I = I_perp + 2n has n.I/N = 2 sigma^2 and |I|^2/N = 1 + 4 sigma^2 on average.
+    s_ni, s_i2 = (2 * sigma2, 1 + 4 * sigma2) if authors else (sigma_ni, 1.0)
     v_end = 1.0 - np.exp(-(off - on) * dt)
     k_theory = float(brentq(
-        lambda k: float(rank_one_kappa_rec(k, sigma2, 0.0, v=v_end, sigma_nI=n * sigma_ni,
-                                           sigma_I2=1.0)) - k, 0.0, n * sigma_ni))
+        lambda k: float(rank_one_kappa_rec(k, sigma2, 0.0, v=v_end, sigma_nI=n * s_ni,
+                                           sigma_I2=s_i2)) - k, 0.0, n * s_ni))
     ch = Checks(PAPER_KEY, "Fig 4")
     k_dense, dk_g = many[:, 0], many[:, 1] - many[:, 0]
     ch.close(f"mean kappa_r of {len(vseeds)} dense networks (C = N) vs the latent mean field "
              "(eq 36-37); tol: t half-width of the mean", k_dense.mean(), k_theory,
              float(_t_tol(k_dense)))
-    ch.less("kappa_r at the smallest C / kappa_r dense (sparsity removes structure along m)",
-            k_s[-1] / k_s[0], 0.5)
-    ch.holds("kappa_r decreases as C decreases", bool(np.all(np.diff(k_s) <= 0.02 * k_s[0])),
-             np.round(k_s, 3).tolist(), "non-increasing along decreasing C")
-    ch.close(f"mean change of kappa_r from g = 0 to g = {gs[-1]:g} over {len(vseeds)} dense "
-             "networks (preserved by a random part); tol: t half-width of the paired mean",
-             dk_g.mean(), 0.0, float(_t_tol(dk_g)))
-    inner = pr_s[1:-1].max()
-    ch.holds("participation ratio non-monotone in C (peak at intermediate C)",
-             bool(inner > pr_s[0] and inner > pr_s[-1]), np.round(pr_s, 3).tolist(),
-             "max over inner C > both ends")
-    ch.holds("participation ratio increases with g", bool(np.all(np.diff(pr_g) > 0)),
-             np.round(pr_g, 3).tolist(), "strictly increasing")
+    _fig4_rows(ch, k_s, dk_g, pr_s, pr_g, float(gs[-1]), len(vseeds))
     data = {"c": cs, "g": gs, "kappa_sparse": k_s, "kappa_gauss": k_g, "pr_sparse": pr_s,
             "pr_gauss": pr_g, "radius_c": radius_c, "kappa_theory": k_theory,
             "kappa_t_sparse": sparse["kappa_t"][:, 0], "kappa_t_gauss": gauss["kappa_t"][:, 0],
             "dt": dt, "kappa_dense_networks": many}
-    params = {"n_neurons": n, "sigma2": round(sigma2, 4), "sigma_nI": sigma_ni, "sigma_mn": 0.0,
-              "t_total": t_total, "dt": dt}
+    if authors:
+        ka_s, ka_g = sparse["kappa_authors"][:, 0], gauss["kappa_authors"][:, 0]
+        pa_s, pa_g = sparse["pr_authors"][:, 0], gauss["pr_authors"][:, 0]
+        ka = dense["kappa_authors"][..., 0]
+        _fig4_rows(ch, ka_s, ka[:, 1] - ka[:, 0], pa_s, pa_g, float(gs[-1]), len(vseeds),
+                   kappa="authors' kappa |tanh(x).m/N| (mean from onset)",
+                   pr="authors' participation ratio (top 5 PCs)")
+        data.update(kappa_authors_sparse=ka_s, kappa_authors_gauss=ka_g,
+                    pr_authors_sparse=pa_s, pr_authors_gauss=pa_g)
+    params = {"n_neurons": n, "sigma2": round(sigma2, 4),
+              "sigma_nI": "2 sigma2 (I = I_perp + 2 n)" if authors else sigma_ni,
+              "sigma_mn": 0.0, "t_total": t_total, "dt": dt, "procedure": settings.procedure}
     return FigureData(data, ch, params)
 
 
@@ -217,6 +288,13 @@ def plot_fig4(fd: FigureData, path: Path) -> None:
     ax[1].set_xlabel("C")
     ax[1].set_ylabel("kappa_r")
     ax[1].legend(fontsize=7)
+    if "kappa_authors_sparse" in d:  # the authors' measures, on their own axes
+        tw = ax[1].twinx()
+        tw.plot(d["c"], d["kappa_authors_sparse"], "^:", color="C3", label="|tanh(x).m/N|")
+        tw.set_ylabel("authors' kappa", color="C3")
+        tw2 = ax[2].twinx()
+        tw2.plot(d["radius_c"], d["pr_authors_sparse"], "^:", color="C3", label="top-5 PR")
+        tw2.set_ylabel("authors' PR (top 5 PCs)", color="C3")
     ax[2].plot(d["radius_c"], d["pr_sparse"], "o-", label="sparse (x = bulk radius)")
     ax[2].plot(d["g"], d["pr_gauss"], "s-", label="dense + Gaussian (x = g)")
     ax[2].set_xlabel("bulk radius")
