@@ -168,3 +168,23 @@ def test_authors_bulk_rows_can_fail() -> None:
     ch = Checks("t", "f")
     _authors_bulk_rows(ch, "x", bad, pts, outlier_ref="theory", bulk_ref="eq 9")
     assert not ch.rows[-1].passed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 3])
+def test_authors_procedure_figures_quick(seed: int) -> None:
+    """--procedure authors: Figs 2 and 4 give both rules' rows on the same draws, and pass."""
+    from lowrank_rnn.reproduce.herbert2022.dynamics import compute_fig4
+    from lowrank_rnn.reproduce.herbert2022.spectra import fig2
+
+    st = Settings(quick=True, seed=seed, procedure="authors")
+    fd2 = fig2(st)
+    names = [r.check for r in fd2.checks.rows]
+    assert any("authors' rule / library's rule" in c for c in names)
+    assert any("notebook (sigma^2 = 49" in c for c in names)
+    fd4 = compute_fig4(st)
+    names4 = [r.check for r in fd4.checks.rows]
+    assert any(c.startswith("authors' participation ratio") for c in names4)
+    assert any(c.startswith("kappa_r") for c in names4)
+    rows = fd2.checks.rows + fd4.checks.rows
+    assert all(r.passed for r in rows), [r for r in rows if not r.passed]
