@@ -765,6 +765,8 @@ def compute_fig6(settings: Settings) -> FigureData:
     params = {"n_neurons": n, "sigma2": sigma2, "sigma_mn_6C": 0.06, "lambda_1_6D": lam,
               "repeats": reps, "strengths": int(strengths.size), "t_total": 40.0, "dt": 0.2,
               "noise": 0.4}
+    if settings.procedure == "authors":
+        params["procedure"] = "paper (no separate authors' procedure for Fig 6 yet)"
     return FigureData(data, ch, params)
 
 

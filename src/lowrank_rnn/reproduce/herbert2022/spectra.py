@@ -154,8 +154,11 @@ def fig1(settings: Settings) -> FigureData:
     data = {"ev_b": ev_b, "th_b": {s: theory_gaussian_radius(1.0, sparsity=s or None)
                                    for s in ev_b}, "n_b": n_b, "s": s_levels, "c_res": c_res,
             "th_c": th_c, "n_d": n_d, "d_res": d_res, "th_d": th_d, "c_fix": c_fix}
-    return FigureData(data, checks, {"g": 1.0, "N (B)": n_b, "N (C)": n_c, "instances": k,
-                                     "C (D/E)": c_fix, "seed": settings.seed})
+    params = {"g": 1.0, "N (B)": n_b, "N (C)": n_c, "instances": k, "C (D/E)": c_fix,
+              "seed": settings.seed}
+    if settings.procedure == "authors":
+        params["procedure"] = "paper (the same radius, largest |lambda|, either way)"
+    return FigureData(data, checks, params)
 
 
 def plot_fig1(fd: FigureData, path: Path) -> None:
