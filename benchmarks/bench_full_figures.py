@@ -37,6 +37,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -150,7 +151,7 @@ def main() -> None:
                 outside = (c1 - c0) - in_sweeps
                 full = outside + (c2 - c1) + sum(s["extrapolated_cpu_s"] for s in sampler.sweeps)
                 total += full
-                figures.append({
+                figures.append(rec := {
                     "paper": key, "figure": spec.name,
                     "points_done": sum(s["points_done"] for s in sampler.sweeps),
                     "points_total": sum(s["points_total"] for s in sampler.sweeps),
@@ -158,6 +159,9 @@ def main() -> None:
                     "outside_sweeps_cpu_s": round(outside, 2), "plot_cpu_s": round(c2 - c1, 2),
                     "extrapolated_full_cpu_s": round(full, 1), "sweeps": sampler.sweeps,
                 })
+                # one line per finished figure on stderr, so that a cut-off run still reports
+                print(json.dumps({k: v for k, v in rec.items() if k != "sweeps"}),
+                      file=sys.stderr, flush=True)
     print(json.dumps({
         "benchmark": "reproduce --full per figure (sampled sweeps, extrapolated)",
         "fraction": args.fraction, "threads": 1, "procedure": args.procedure or "paper",
