@@ -169,16 +169,22 @@ def pca(x: np.ndarray, *, n_components: int = 3, vectors: dict | None = None) ->
     return PCAResult(explained[:k], vt[:k], lam[:k], align, pr)
 
 
-def participation_ratio(x: np.ndarray) -> float:
+def participation_ratio(x: np.ndarray, *, n_components: int | None = None) -> float:
     """``(sum_i lambda_i)^2 / sum_i lambda_i^2`` of the covariance of activity (Fig 4C/F).
 
     ``x``: shape (time, N) or (batch, time, N), pooled. 1 for one-dimensional activity, N for
-    isotropic activity; 0 for constant activity.
+    isotropic activity; 0 for constant activity. ``n_components``: sum over the largest
+    ``n_components`` eigenvalues only (the authors' code of Herbert & Ostojic 2022 uses the top
+    5 principal components); None: all of them.
     """
     flat = _samples(x)
+    if n_components is not None:
+        n_components = check_int("n_components", n_components, minimum=1)
     c = flat - flat.mean(axis=0)
     small = c @ c.T if c.shape[0] < c.shape[1] else c.T @ c
     lam = np.linalg.eigvalsh(small).clip(0)
+    if n_components is not None:
+        lam = np.sort(lam)[::-1][:n_components]
     total = lam.sum()
     return float(total**2 / np.sum(lam**2)) if total > 0 else 0.0
 

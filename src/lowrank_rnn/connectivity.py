@@ -60,6 +60,17 @@ def _orthonormal_columns(z: np.ndarray) -> np.ndarray:
     return q * np.sqrt(n)
 
 
+def _gram_schmidt_columns(z: np.ndarray) -> np.ndarray:
+    """Classical Gram–Schmidt of the columns of ``z`` in order, *without* normalisation.
+
+    Column j becomes ``z_j`` minus its projections on the earlier (already orthogonalised)
+    columns; its length stays random (``|u_j|^2 / N`` fluctuates around 1). Through QR this is
+    ``q_j r_jj``. No centring, as in the authors' code of Herbert & Ostojic 2022.
+    """
+    q, r = np.linalg.qr(z)
+    return q * np.diag(r)
+
+
 def _check_sparsity_args(
     n: int, sparsity: float | None, c: int | None
 ) -> tuple[float | None, int | None]:
@@ -164,6 +175,7 @@ def rank_one_loadings(
     sigma_mn: float,
     *,
     exact: bool = False,
+    gram_schmidt: bool = False,
     rng: RngLike = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Connectivity vectors m, n with variance ``sigma2`` and covariance ``sigma_mn`` (eq 4).
@@ -173,6 +185,10 @@ def rank_one_loadings(
     ``n = sqrt(sigma2 - sigma_mn) y + sqrt(sigma_mn) z`` with x, y, z standard normal; a negative
     covariance uses ``z`` and ``-z``. ``exact=True`` orthonormalises x, y, z first, so that
     ``m.n / N == sigma_mn`` and ``|m|^2/N == |n|^2/N == sigma2`` exactly.
+    ``gram_schmidt=True`` is the authors' construction (their public code for the paper):
+    x, y, z made mutually orthogonal by Gram–Schmidt *without* normalisation or centring, so
+    ``m.n / N = sigma_mn |z|^2 / N`` (no cross terms; relative spread ``sqrt(2/N)``) while the
+    variances still fluctuate with ``|x|^2, |y|^2``.
 
     Returns
     -------
@@ -186,12 +202,17 @@ def rank_one_loadings(
             f"sigma_mn={sigma_mn}: the covariance [[sigma2, sigma_mn], [sigma_mn, sigma2]] is not "
             f"positive semi-definite; need |sigma_mn| <= sigma2 = {sigma2}"
         )
-    if exact and n <= 3:
-        raise ValueError(f"exact=True: needs n_neurons > 3, got {n}")
+    if exact and gram_schmidt:
+        raise ValueError("exact=True and gram_schmidt=True: choose one construction")
+    if (exact or gram_schmidt) and n <= 3:
+        name = "exact" if exact else "gram_schmidt"
+        raise ValueError(f"{name}=True: needs n_neurons > 3, got {n}")
     rng = as_rng(rng)
     xyz = rng.standard_normal((n, 3))
     if exact:
         xyz = _orthonormal_columns(xyz)
+    elif gram_schmidt:
+        xyz = _gram_schmidt_columns(xyz)
     x, y, z = xyz.T
     a, b = np.sqrt(sigma2 - abs(sigma_mn)), np.sqrt(abs(sigma_mn))
     m = a * x + b * z
@@ -431,6 +452,7 @@ def rank_one_network(
     rescaled: bool = False,
     g: float = 0.0,
     exact: bool = False,
+    gram_schmidt: bool = False,
     tau: float = 1.0,
     phi: str = "tanh",
     rng: RngLike = None,
@@ -453,7 +475,10 @@ def rank_one_network(
     g : float
         Strength of the Gaussian random part (>= 0).
     exact : bool
-        Exact overlaps (Gram–Schmidt).
+        Exact overlaps (Gram–Schmidt with normalisation).
+    gram_schmidt : bool
+        The authors' loadings: Gram–Schmidt without normalisation (see
+        :func:`rank_one_loadings`).
     tau : float
     phi : {'tanh', 'relu', 'linear'}
     rng : Generator, int or None
@@ -464,7 +489,8 @@ def rank_one_network(
     if rescaled and sparsity is None and c is None:
         raise ValueError("rescaled=True: needs sparsity or c (eq 12 is the sparse rescaled form)")
     rng = as_rng(rng)
-    m, nn = rank_one_loadings(n, sigma2, sigma_mn, exact=exact, rng=rng)
+    m, nn = rank_one_loadings(n, sigma2, sigma_mn, exact=exact, gram_schmidt=gram_schmidt,
+                              rng=rng)
     net = low_rank_network(m[:, None], nn[:, None], tau=tau, phi=phi)
     if g > 0:
         net = add_random(net, g, rng=rng)

@@ -30,6 +30,11 @@ def reproduce_command(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Local Dask workers for --full.")
     ] = None,
+    procedure: Annotated[
+        str, typer.Option("--procedure", help="paper: the papers' text and the library's "
+                          "estimators; authors: the authors' public code where it differs "
+                          "(both shown where they differ).")
+    ] = "paper",
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit with code 1 if any check fails.")
@@ -45,13 +50,16 @@ def reproduce_command(
 
     from lowrank_rnn._validate import check_int
     from lowrank_rnn.reproduce import reproduce, validate_papers
-    from lowrank_rnn.reproduce._core import Settings
+    from lowrank_rnn.reproduce._core import PROCEDURES, Settings
 
+    if procedure not in PROCEDURES:
+        raise ValueError(f"--procedure {procedure!r}: allowed: {', '.join(PROCEDURES)}")
     keys = validate_papers(papers)
     check_int("seed", seed, minimum=0)
     if workers is not None:
         check_int("workers", workers, minimum=1)
-    settings = Settings(quick=quick, seed=seed, scheduler=scheduler, workers=workers)
+    settings = Settings(quick=quick, seed=seed, scheduler=scheduler, workers=workers,
+                        procedure=procedure)
     err = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

@@ -24,6 +24,7 @@ __all__ = [
     "FigureData",
     "FigureResult",
     "FigureSpec",
+    "PROCEDURES",
     "Paper",
     "Settings",
     "run_figure",
@@ -110,6 +111,10 @@ class Checks:
         return self._add(name, measured, expected, None, bool(condition))
 
 
+#: The values of :attr:`Settings.procedure`.
+PROCEDURES: tuple[str, ...] = ("paper", "authors")
+
+
 @dataclass(frozen=True)
 class Settings:
     """How a reproduction runs.
@@ -124,12 +129,24 @@ class Settings:
         Dask scheduler address for ``--full`` sweeps (None: a local cluster or serial).
     workers : int or None
         Number of local workers for sweeps.
+    procedure : {'paper', 'authors'}
+        How figures measure what they check: ``'paper'`` follows the paper's text and captions
+        with the library's estimators; ``'authors'`` follows the authors' public code where it
+        differs (Herbert & Ostojic 2022: bulk radius by the real-part rule, loadings by
+        Gram–Schmidt without normalisation, the notebooks' parameters), and adds rows that show
+        the library's measurement beside the authors' on the same draws. Papers without a
+        separate authors' procedure run the same either way.
     """
 
     quick: bool = True
     seed: int = 0
     scheduler: str | None = None
     workers: int | None = None
+    procedure: str = "paper"
+
+    def __post_init__(self) -> None:
+        if self.procedure not in PROCEDURES:
+            raise ValueError(f"procedure={self.procedure!r}: allowed: {', '.join(PROCEDURES)}")
 
 
 @dataclass

@@ -105,7 +105,8 @@ def render_html(rep: Reproduction, image_dir: str | Path | None = None) -> str:
     k, n = _tally(rows)
     st = rep.settings
     mode = "quick" if st.quick else "full (paper scale)"
-    run_bits = [f"mode: {mode}", f"base seed: {st.seed}", f"run time: {rep.seconds:.1f} s"]
+    run_bits = [f"mode: {mode}", f"procedure: {st.procedure}", f"base seed: {st.seed}",
+                f"run time: {rep.seconds:.1f} s"]
     if not st.quick:
         run_bits.append(f"Dask scheduler: {st.scheduler or 'local cluster'}")
         run_bits.append(f"workers: {st.workers if st.workers is not None else 'one per CPU'}")

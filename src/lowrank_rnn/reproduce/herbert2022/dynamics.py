@@ -24,6 +24,7 @@ from scipy.special import erfcinv
 from scipy.stats import binom
 from scipy.stats import t as student_t
 
+from lowrank_rnn._validate import check_choice
 from lowrank_rnn.analysis import (
     kappa_r,
     participation_ratio,
@@ -34,6 +35,7 @@ from lowrank_rnn.connectivity import (
     add_random,
     fixed_degree_mask,
     loadings,
+    rank_one_loadings,
     rank_one_network,
 )
 from lowrank_rnn.network import LowRankRNN
@@ -95,10 +97,34 @@ def _fig4_vectors(n: int, sigma2: float, sigma_ni: float, seed: int) -> np.ndarr
     return loadings(n, cov, exact=True, rng=seed)  # columns m, n, I
 
 
+def _authors_fig4_vectors(n: int, sigma2: float, seed: int) -> np.ndarray:
+    """m, n, I as the authors' Fig 4 code builds them: m, n by Gram–Schmidt without
+    normalisation (``sigma_mn = 0``), a fresh draw r made orthogonal to m (unnormalised),
+    ``I = I_perp + 2 n`` (input overlapping n, orthogonal to m).
+
+    Returns
+    -------
+    ndarray, shape (N, 3): columns m, n, I
+    """
+    rng = np.random.default_rng(seed)
+    m, nn = rank_one_loadings(n, sigma2, 0.0, gram_schmidt=True, rng=rng)
+    r = rng.standard_normal(n)
+    return np.stack([m, nn, r - (r @ m) / (m @ m) * m + 2 * nn], axis=1)
+
+
+#: Principal components kept by the authors' participation ratio (Fig 4).
+AUTHORS_N_PCS = 5
+
+
 def _input_driven(net: LowRankRNN, m: np.ndarray, inp: np.ndarray, dt: float, steps: int,
                   on: int, off: int) -> dict:
-    """Pulse of input along I from step ``on`` to ``off`` (as in the authors' Fig 4 code);
-    kappa_r at the end of the pulse, participation ratio of the whole trajectory."""
+    """Pulse of input along I from step ``on`` to ``off`` (as in the authors' Fig 4 code).
+
+    Library measures: ``kappa_r = m.x/|m|^2`` (eq 34) averaged over the last quarter of the
+    pulse, participation ratio of all principal components of the whole trajectory. The
+    authors' measures on the same trajectory: ``kappa = |tanh(x).m / N|`` averaged from the
+    stimulus onset to the end, participation ratio over the top :data:`AUTHORS_N_PCS` PCs.
+    """
     u = np.zeros((1, steps, 1))
     u[0, on:off, 0] = 1.0
     tr = simulate(net.replace(I=inp[:, None]), u, None, dt=dt)
@@ -108,24 +134,33 @@ def _input_driven(net: LowRankRNN, m: np.ndarray, inp: np.ndarray, dt: float, st
         "kappa_r": float(np.mean(kappa_r(late, m))),
         "pr": participation_ratio(x),
         "kappa_t": kappa_r(x, m),
+        "kappa_authors": float(np.mean(np.abs(np.tanh(x[on:]) @ m)) / m.size),
+        "pr_authors": participation_ratio(x, n_components=AUTHORS_N_PCS),
     }
 
 
 def input_driven_point(n: int, sigma2: float, sigma_ni: float, vectors_seed: int, dt: float,
                        steps: int, on: int, off: int, c: int = 0, g: float = 0.0,
-                       seed: int = 0) -> dict[str, Any]:
+                       vectors: str = "paper", seed: int = 0) -> dict[str, Any]:
     """One network of Fig 4 driven by a pulse along I (a sweep point).
 
     The loadings (m, n, I) come from ``vectors_seed`` (shared by every point of the figure);
     ``c`` in ``(0, n)`` keeps ``c`` entries per row of ``m n^T`` (fixed-degree mask from
     ``seed``), ``g > 0`` adds a dense Gaussian part ``g chi`` (from ``seed``).
+    ``vectors='authors'`` builds (m, n, I) as the authors' code does
+    (:func:`_authors_fig4_vectors`; ``sigma_ni`` is then unused: ``I = I_perp + 2 n``).
 
     Returns
     -------
-    dict with ``kappa_r`` (end of the pulse), ``pr`` (participation ratio of the trajectory)
-    and ``kappa_t`` (steps,)
+    dict with ``kappa_r`` (end of the pulse), ``pr`` (participation ratio of the trajectory),
+    ``kappa_t`` (steps,), and the authors' ``kappa_authors`` and ``pr_authors``
+    (:func:`_input_driven`)
     """
-    V = _fig4_vectors(int(n), sigma2, sigma_ni, int(vectors_seed))
+    check_choice("vectors", vectors, ("paper", "authors"))
+    if vectors == "authors":
+        V = _authors_fig4_vectors(int(n), sigma2, int(vectors_seed))
+    else:
+        V = _fig4_vectors(int(n), sigma2, sigma_ni, int(vectors_seed))
     m, nn, inp = V[:, 0], V[:, 1], V[:, 2]
     if 0 < c < n:
         net = LowRankRNN(M=m, N=nn, mask=fixed_degree_mask(int(n), int(c), rng=seed), scale=1.0)
@@ -136,19 +171,54 @@ def input_driven_point(n: int, sigma2: float, sigma_ni: float, vectors_seed: int
     return _input_driven(net, m, inp, dt, int(steps), int(on), int(off))
 
 
+def _fig4_rows(ch: Checks, k_s: np.ndarray, dk_g: np.ndarray, pr_s: np.ndarray,
+               pr_g: np.ndarray, g_max: float, n_dense: int, *, kappa: str = "kappa_r",
+               pr: str = "participation ratio") -> None:
+    """The qualitative rows of Fig 4 for one pair of definitions (named ``kappa`` and ``pr``):
+    sparsity removes structure along m, a random part keeps it (paired Student t), the
+    participation ratio peaks at intermediate C and grows with g."""
+    ch.less(f"{kappa} at the smallest C / {kappa} dense (sparsity removes structure along m)",
+            k_s[-1] / k_s[0], 0.5)
+    ch.holds(f"{kappa} decreases as C decreases", bool(np.all(np.diff(k_s) <= 0.02 * k_s[0])),
+             np.round(k_s, 3).tolist(), "non-increasing along decreasing C")
+    ch.close(f"mean change of {kappa} from g = 0 to g = {g_max:g} over {n_dense} dense "
+             "networks (preserved by a random part); tol: t half-width of the paired mean",
+             dk_g.mean(), 0.0, float(_t_tol(dk_g)))
+    inner = pr_s[1:-1].max()
+    ch.holds(f"{pr} non-monotone in C (peak at intermediate C)",
+             bool(inner > pr_s[0] and inner > pr_s[-1]), np.round(pr_s, 3).tolist(),
+             "max over inner C > both ends")
+    ch.holds(f"{pr} increases with g", bool(np.all(np.diff(pr_g) > 0)),
+             np.round(pr_g, 3).tolist(), "strictly increasing")
+
+
 def compute_fig4(settings: Settings) -> FigureData:
-    """Input-driven dynamics as sparsity (C) or random strength (g) grows (Fig 4)."""
+    """Input-driven dynamics as sparsity (C) or random strength (g) grows (Fig 4).
+
+    ``settings.procedure == 'authors'``: the authors' notebook instead of the caption — their
+    vectors (sigma^2 = 0.0144 at N = 2000, ``sigma_mn = 0``, Gram–Schmidt without
+    normalisation, ``I = I_perp + 2 n``) and time step 0.01; the rows are given twice on the same
+    trajectories, with the library's measures (``kappa_r`` at the end of the pulse, participation
+    ratio of all PCs) and with the authors' (``|tanh(x).m/N|`` averaged from the onset, ratio
+    over the top 5 PCs).
+    """
+    authors = settings.procedure == "authors"
     n = 600 if settings.quick else 2000
-    sigma2 = 1.92 / np.sqrt(n)  # the paper's 0.043 at N = 2000: bulk radius spans [0, ~1)
+    if authors:  # the notebook's sigma = 0.12 at N = 2000; sigma^2 ~ 1/sqrt(N) keeps the radii
+        sigma2, dt = 0.0144 * np.sqrt(2000 / n), 0.01
+    else:
+        sigma2, dt = 1.92 / np.sqrt(n), 0.1  # the paper's 0.043 at N = 2000: radius in [0, ~1)
     sigma_ni = 0.2
-    dt, t_total = 0.1, 25.0
-    steps = int(t_total / dt)
+    t_total = 25.0
+    steps = int(round(t_total / dt))
     on, off = steps // 5, 3 * steps // 5
     cs = np.array([n, 450, 300, 120, 30, 8]) if settings.quick else np.array(
         [2000, 1600, 1000, 600, 300, 100, 30, 10])
     gs = np.array([0.0, 0.4, 0.8, 1.0]) if settings.quick else np.linspace(0.0, 1.0, 6)
     fixed = {"n": n, "sigma2": sigma2, "sigma_ni": sigma_ni, "vectors_seed": settings.seed,
              "dt": dt, "steps": steps, "on": on, "off": off}
+    if authors:
+        fixed["vectors"] = "authors"
     # one instance per point; every C (resp. g) uses the same seed (common random numbers)
     sparse = _sweep(input_driven_point, {"c": cs}, [settings.seed + 1], fixed, settings,
                     "fig4_sparse")
@@ -158,44 +228,45 @@ def compute_fig4(settings: Settings) -> FigureData:
     # the tolerances of the kappa_r rows are the Student-t half-widths of their mean
     # (network-to-network spread ~5% of kappa_r at N = 600), not fixed percentages
     vseeds = [settings.seed + 10 + i for i in range(8)]
-    many = _sweep(input_driven_point, {"vectors_seed": vseeds, "g": [0.0, float(gs[-1])]},
-                  [settings.seed + 3], {k: v for k, v in fixed.items() if k != "vectors_seed"},
-                  settings, "fig4_dense")["kappa_r"][..., 0]  # (K, 2)
+    dense = _sweep(input_driven_point, {"vectors_seed": vseeds, "g": [0.0, float(gs[-1])]},
+                   [settings.seed + 3], {k: v for k, v in fixed.items() if k != "vectors_seed"},
+                   settings, "fig4_dense")
+    many = dense["kappa_r"][..., 0]  # (K, 2)
     radius_c = np.array([theory_bulk_radius(sigma2, n_neurons=n, c=int(c), rescaled=True)
                          for c in cs])
     k_s, k_g = sparse["kappa_r"][:, 0], gauss["kappa_r"][:, 0]
     pr_s, pr_g = sparse["pr"][:, 0], gauss["pr"][:, 0]
     # mean-field prediction for the dense network (C = N): x = kappa m + v I with the filtered
     # input v near its plateau, kappa = N sigma_nI v <phi'(sqrt(sigma2 kappa^2 + v^2) xi)>
-    # (eq 36-37 with sigma_mn = 0 and scale 1, i.e. sigma_nI -> N sigma_nI)
+    # (eq 36-37 with sigma_mn = 0 and scale 1, i.e. sigma_nI -> N sigma_nI). The authors'
+    # I = I_perp + 2n has n.I/N = 2 sigma^2 and |I|^2/N = 1 + 4 sigma^2 on average.
+    s_ni, s_i2 = (2 * sigma2, 1 + 4 * sigma2) if authors else (sigma_ni, 1.0)
     v_end = 1.0 - np.exp(-(off - on) * dt)
     k_theory = float(brentq(
-        lambda k: float(rank_one_kappa_rec(k, sigma2, 0.0, v=v_end, sigma_nI=n * sigma_ni,
-                                           sigma_I2=1.0)) - k, 0.0, n * sigma_ni))
+        lambda k: float(rank_one_kappa_rec(k, sigma2, 0.0, v=v_end, sigma_nI=n * s_ni,
+                                           sigma_I2=s_i2)) - k, 0.0, n * s_ni))
     ch = Checks(PAPER_KEY, "Fig 4")
     k_dense, dk_g = many[:, 0], many[:, 1] - many[:, 0]
     ch.close(f"mean kappa_r of {len(vseeds)} dense networks (C = N) vs the latent mean field "
              "(eq 36-37); tol: t half-width of the mean", k_dense.mean(), k_theory,
              float(_t_tol(k_dense)))
-    ch.less("kappa_r at the smallest C / kappa_r dense (sparsity removes structure along m)",
-            k_s[-1] / k_s[0], 0.5)
-    ch.holds("kappa_r decreases as C decreases", bool(np.all(np.diff(k_s) <= 0.02 * k_s[0])),
-             np.round(k_s, 3).tolist(), "non-increasing along decreasing C")
-    ch.close(f"mean change of kappa_r from g = 0 to g = {gs[-1]:g} over {len(vseeds)} dense "
-             "networks (preserved by a random part); tol: t half-width of the paired mean",
-             dk_g.mean(), 0.0, float(_t_tol(dk_g)))
-    inner = pr_s[1:-1].max()
-    ch.holds("participation ratio non-monotone in C (peak at intermediate C)",
-             bool(inner > pr_s[0] and inner > pr_s[-1]), np.round(pr_s, 3).tolist(),
-             "max over inner C > both ends")
-    ch.holds("participation ratio increases with g", bool(np.all(np.diff(pr_g) > 0)),
-             np.round(pr_g, 3).tolist(), "strictly increasing")
+    _fig4_rows(ch, k_s, dk_g, pr_s, pr_g, float(gs[-1]), len(vseeds))
     data = {"c": cs, "g": gs, "kappa_sparse": k_s, "kappa_gauss": k_g, "pr_sparse": pr_s,
             "pr_gauss": pr_g, "radius_c": radius_c, "kappa_theory": k_theory,
             "kappa_t_sparse": sparse["kappa_t"][:, 0], "kappa_t_gauss": gauss["kappa_t"][:, 0],
             "dt": dt, "kappa_dense_networks": many}
-    params = {"n_neurons": n, "sigma2": round(sigma2, 4), "sigma_nI": sigma_ni, "sigma_mn": 0.0,
-              "t_total": t_total, "dt": dt}
+    if authors:
+        ka_s, ka_g = sparse["kappa_authors"][:, 0], gauss["kappa_authors"][:, 0]
+        pa_s, pa_g = sparse["pr_authors"][:, 0], gauss["pr_authors"][:, 0]
+        ka = dense["kappa_authors"][..., 0]
+        _fig4_rows(ch, ka_s, ka[:, 1] - ka[:, 0], pa_s, pa_g, float(gs[-1]), len(vseeds),
+                   kappa="authors' kappa |tanh(x).m/N| (mean from onset)",
+                   pr="authors' participation ratio (top 5 PCs)")
+        data.update(kappa_authors_sparse=ka_s, kappa_authors_gauss=ka_g,
+                    pr_authors_sparse=pa_s, pr_authors_gauss=pa_g)
+    params = {"n_neurons": n, "sigma2": round(sigma2, 4),
+              "sigma_nI": "2 sigma2 (I = I_perp + 2 n)" if authors else sigma_ni,
+              "sigma_mn": 0.0, "t_total": t_total, "dt": dt, "procedure": settings.procedure}
     return FigureData(data, ch, params)
 
 
@@ -217,6 +288,13 @@ def plot_fig4(fd: FigureData, path: Path) -> None:
     ax[1].set_xlabel("C")
     ax[1].set_ylabel("kappa_r")
     ax[1].legend(fontsize=7)
+    if "kappa_authors_sparse" in d:  # the authors' measures, on their own axes
+        tw = ax[1].twinx()
+        tw.plot(d["c"], d["kappa_authors_sparse"], "^:", color="C3", label="|tanh(x).m/N|")
+        tw.set_ylabel("authors' kappa", color="C3")
+        tw2 = ax[2].twinx()
+        tw2.plot(d["radius_c"], d["pr_authors_sparse"], "^:", color="C3", label="top-5 PR")
+        tw2.set_ylabel("authors' PR (top 5 PCs)", color="C3")
     ax[2].plot(d["radius_c"], d["pr_sparse"], "o-", label="sparse (x = bulk radius)")
     ax[2].plot(d["g"], d["pr_gauss"], "s-", label="dense + Gaussian (x = g)")
     ax[2].set_xlabel("bulk radius")
@@ -242,7 +320,7 @@ REGIMES: tuple[str, ...] = ("decaying", "structured", "chaotic")
 
 
 def regime_point(n: int, c: int, sigma2: float, sigma_mn: float, t_total: float, dt: float,
-                 window: float, seed: int = 0) -> dict[str, float | int]:
+                 window: float, x0: str = "m", seed: int = 0) -> dict[str, float | int]:
     """Predicted and simulated regime of one rescaled sparse rank-one network (Fig 5A/B point).
 
     Theory: outlier ``C sigma_mn`` (eq 13), bulk radius eq 14, regime by
@@ -252,6 +330,7 @@ def regime_point(n: int, c: int, sigma2: float, sigma_mn: float, t_total: float,
     (float32) and classified by
     :func:`~lowrank_rnn.analysis.simulated_regime` on the last ``window``. A point with
     ``sigma_mn > sigma^2`` is not realisable with eq 17-18: codes ``-1``, NaN theory values.
+    ``x0='uniform'``: the authors' start instead, ``x0_i ~ U(0, 1)`` i.i.d. over neurons.
 
     Returns
     -------
@@ -266,22 +345,26 @@ def regime_point(n: int, c: int, sigma2: float, sigma_mn: float, t_total: float,
     rng = np.random.default_rng([int(seed), *(int(b) for b in bits)])
     net = rank_one_network(int(n), sigma2, sigma_mn, c=int(c), rescaled=True, rng=rng)
     m = net.M[:, 0]
-    x0 = m + 0.1 * rng.standard_normal(int(n))
+    check_choice("x0", x0, ("m", "uniform"))
+    start = rng.uniform(0.0, 1.0, int(n)) if x0 == "uniform" else (
+        m + 0.1 * rng.standard_normal(int(n)))
     n_steps = int(round(t_total / dt))
     keep = max(1, int(round(window / dt)))
-    tr = simulate(net, None, x0, dt=dt, n_steps=n_steps, dtype=np.float32)
+    tr = simulate(net, None, start, dt=dt, n_steps=n_steps, dtype=np.float32)
     sim = simulated_regime(tr.x[0, -keep:].astype(float), m).regime
     return {"predicted": REGIMES.index(spectral_regime(outl, rad)),
             "simulated": REGIMES.index(sim), "outlier": outl, "radius": rad}
 
 
 def _phase_diagram(s2: np.ndarray, smn: np.ndarray, n: int, c: int, t_total: float,
-                   settings: Settings) -> dict:
+                   settings: Settings, *, x0: str = "m", name: str = "fig5_phase") -> dict:
     """The (sigma^2, sigma_mn) grid of :func:`regime_point` (one network per point), in the
-    layout of :func:`lowrank_rnn.analysis.phase_diagram`."""
-    res = _sweep(regime_point, {"sigma2": s2, "sigma_mn": smn}, [settings.seed],
-                 {"n": n, "c": c, "t_total": t_total, "dt": 0.2, "window": 20.0}, settings,
-                 "fig5_phase")
+    layout of :func:`lowrank_rnn.analysis.phase_diagram`; ``x0`` as in :func:`regime_point`."""
+    fixed: dict[str, Any] = {"n": n, "c": c, "t_total": t_total, "dt": 0.2, "window": 20.0}
+    if x0 != "m":
+        fixed["x0"] = x0
+    res = _sweep(regime_point, {"sigma2": s2, "sigma_mn": smn}, [settings.seed], fixed,
+                 settings, name)
     names = np.array(["", *REGIMES], dtype=object)
     pred = names[res["predicted"][..., 0] + 1]
     sim = names[res["simulated"][..., 0] + 1]
@@ -310,42 +393,109 @@ def _phase_diagram(s2: np.ndarray, smn: np.ndarray, n: int, c: int, t_total: flo
 
 
 def structure_point(n: int, c: int, sigma2: float, sigma_mn: float, steps: int, dt: float,
-                    seed: int = 0) -> dict[str, float]:
+                    x0: str = "m", seed: int = 0) -> dict[str, float]:
     """Mean ``|kappa_r|`` over the last third of an autonomous run from ``m`` (Fig 5C/D point).
 
     One rescaled sparse rank-one network (eq 12, from ``seed``), float32 simulation.
+    ``x0='uniform'``: the authors' start, ``x0_i ~ U(0, 1)`` i.i.d. (drawn after the network
+    from the same stream), so that the run may settle on either sign of the structured state.
+
+    Returns
+    -------
+    dict with ``kappa`` (mean ``|kappa_r|``) and ``kappa_signed_authors``: the authors'
+    ``tanh(x).m / N`` averaged over the same window, with its sign
     """
-    net = rank_one_network(int(n), sigma2, sigma_mn, c=int(c), rescaled=True, rng=seed)
+    check_choice("x0", x0, ("m", "uniform"))
+    rng = np.random.default_rng(seed)
+    net = rank_one_network(int(n), sigma2, sigma_mn, c=int(c), rescaled=True,
+                           rng=rng if x0 == "uniform" else seed)
     m = net.M[:, 0]
     steps = int(steps)
-    tr = simulate(net, None, m, dt=dt, n_steps=steps, dtype=np.float32)
-    k = kappa_r(tr.x[0, -steps // 3:].astype(float), m)
-    return {"kappa": float(np.mean(np.abs(k)))}
+    start = rng.uniform(0.0, 1.0, int(n)) if x0 == "uniform" else m
+    tr = simulate(net, None, start, dt=dt, n_steps=steps, dtype=np.float32)
+    late = tr.x[0, -steps // 3:].astype(float)
+    k = kappa_r(late, m)
+    return {"kappa": float(np.mean(np.abs(k))),
+            "kappa_signed_authors": float(np.mean(np.tanh(late) @ m) / m.size)}
+
+
+def _fig5_structure_rows(ch: Checks, k_vs_c: np.ndarray, k_n: np.ndarray, n_list: list[int],
+                         c_fix: int, *, kappa: str = "|kappa_r|") -> None:
+    """Rows of Fig 5C/D for one measure ``kappa`` (>= 0): lost as C decreases at fixed N, kept
+    as N grows at fixed C. ``k_vs_c``: (C,) means; ``k_n``: (N, networks)."""
+    tag = "" if kappa == "|kappa_r|" else f": {kappa}"
+    ch.holds(f"structure along m lost as C decreases at fixed N (outlier C sigma_mn < 1){tag}",
+             bool(k_vs_c[-1] < 0.2 * k_vs_c[0]), np.round(k_vs_c, 3).tolist(),
+             f"{kappa} at smallest C < 0.2 x largest C")
+    # far into the sparse range (C/N <= 0.1) the bulk radius sqrt(C) sigma^2 sqrt(1 - C/N)
+    # changes by < 3%, so the measure should not change with N: every pair of N means within the
+    # Student-t half-width of their difference (pooled across-network variance, Bonferroni)
+    k_mean = k_n.mean(axis=1)
+    n_inst, n_pts = k_n.shape[1], k_n.shape[0]
+    pooled = float(np.sqrt(np.mean(k_n.var(axis=1, ddof=1))))
+    tq = student_t.ppf(1 - ALPHA / (n_pts * (n_pts - 1)), n_pts * (n_inst - 1))
+    tol_n = float(tq * pooled * np.sqrt(2 / n_inst))
+    ch.less(f"largest difference of mean {kappa} between N in {n_list} at fixed C = {c_fix} "
+            f"(structure kept; {n_inst} networks each); bound: t half-width {tol_n:.3g}",
+            float(np.ptp(k_mean)), tol_n)
+    ch.greater(f"mean {kappa} at the largest N (structure present)", float(k_mean[-1]), tol_n)
+
+
+def _by_sign(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Means of the positive and of the negative values along the last axis (NaN where none),
+    and the number of positive ones: the two branches of the authors' Figs 5C/D."""
+    pos, neg = np.where(v > 0, v, np.nan), np.where(v < 0, v, np.nan)
+    with np.errstate(invalid="ignore"):
+        mp = np.array([np.nanmean(r) if np.any(np.isfinite(r)) else np.nan for r in pos])
+        mn = np.array([np.nanmean(r) if np.any(np.isfinite(r)) else np.nan for r in neg])
+    return mp, mn, (v > 0).sum(axis=-1)
+
+
+#: The authors' Fig 5 sample points: (bulk radius R, outlier) pairs, two of each (2 x 2 grid):
+#: decaying, structured, chaotic, and structured with R > 1 (outlier > R).
+AUTHORS_FIG5_SAMPLES = ((0.4, 2.2), (0.4, 3.4))
 
 
 def compute_fig5(settings: Settings) -> FigureData:
-    """Regimes of autonomous activity and structure along m vs C and N (Fig 5)."""
+    """Regimes of autonomous activity and structure along m vs C and N (Fig 5).
+
+    ``settings.procedure == 'authors'``: the phase diagram is the theory lines with four
+    simulated sample points (a 2 x 2 grid in (R, outlier), one network each) started, as in the
+    authors' code, at ``x0_i ~ U(0, 1)``; Figs 5C/D start there too and add the authors'
+    measure ``tanh(x).m/N``, split by sign (the two branches of the structured state), beside
+    the library's ``|kappa_r|`` on the same runs.
+    """
     quick = settings.quick
+    authors = settings.procedure == "authors"
     n, c = (400, 80) if quick else (1000, 200)
     scale_r = np.sqrt(c * (1 - c / n))
-    # quick grid: (R, outlier) = (0.1, 0.5), (0.6, 1.8), (0.6, 2.6) are clear of
-    # the boundaries (BOUNDARY_MARGIN, BOUNDARY_Z) at N = 400 (one decaying, two structured)
-    radii = np.array([0.1, 0.6, 1.4, 2.2]) if quick else np.linspace(0.2, 2.6, 9)
-    outl = np.array([0.5, 0.8, 1.8, 2.6]) if quick else np.linspace(0.2, 3.0, 9)
+    if authors:
+        radii, outl = (np.array(v) for v in AUTHORS_FIG5_SAMPLES)
+    else:
+        # quick grid: (R, outlier) = (0.1, 0.5), (0.6, 1.8), (0.6, 2.6) are clear of
+        # the boundaries (BOUNDARY_MARGIN, BOUNDARY_Z) at N = 400 (one decaying, two structured)
+        radii = np.array([0.1, 0.6, 1.4, 2.2]) if quick else np.linspace(0.2, 2.6, 9)
+        outl = np.array([0.5, 0.8, 1.8, 2.6]) if quick else np.linspace(0.2, 3.0, 9)
     s2 = radii / scale_r
     smn = outl / c
-    pd = _phase_diagram(s2, smn, n, c, 60.0 if quick else 100.0, settings)
+    pd = _phase_diagram(s2, smn, n, c, 60.0 if quick else 100.0, settings,
+                        x0="uniform" if authors else "m",
+                        name="fig5_samples" if authors else "fig5_phase")
     dt, steps = 0.2, 300
     # C and N dependence at a fixed (sigma2, sigma_mn): outlier 2.5 and bulk 0.6 at the largest C
     # mean over a few networks per point (a single network's |kappa_r| fluctuates by ~10% at
     # the quick sizes); instance i uses the same seed at every C (resp. N)
     inst = [settings.seed + 1000 * i for i in range(3 if quick else 10)]
+    if authors:  # enough runs for both signs to appear at each point
+        inst = [settings.seed + 1000 * i for i in range(6 if quick else 10)]
+    start = {"x0": "uniform"} if authors else {}
     n_c = n
     c_list = [c, int(0.6 * c), int(0.35 * c), int(0.2 * c)]
     sig2_c, smn_c = 0.6 / scale_r, 2.5 / c
-    k_vs_c = _sweep(structure_point, {"c": c_list}, inst,
-                    {"n": n_c, "sigma2": sig2_c, "sigma_mn": smn_c, "steps": steps, "dt": dt},
-                    settings, "fig5_vs_c")["kappa"].mean(axis=1)
+    res_c = _sweep(structure_point, {"c": c_list}, inst,
+                   {"n": n_c, "sigma2": sig2_c, "sigma_mn": smn_c, "steps": steps, "dt": dt,
+                    **start}, settings, "fig5_vs_c")
+    k_vs_c = res_c["kappa"].mean(axis=1)
     out_c = np.array([cc * smn_c for cc in c_list])
     if not out_c[-1] < 1:  # the smallest C must put the outlier inside the unit circle
         raise ValueError(f"Fig 5C parameters: outlier at C={c_list[-1]} is {out_c[-1]}, not < 1")
@@ -353,38 +503,54 @@ def compute_fig5(settings: Settings) -> FigureData:
     n_list = [1000, 2000, 4000] if quick else [6000, 12000, 24000]
     sig2_n = 0.6 / np.sqrt(c_fix)
     smn_n = 2.5 / c_fix
-    k_n = _sweep(structure_point, {"n": n_list}, [s + 50 for s in inst],
-                 {"c": c_fix, "sigma2": sig2_n, "sigma_mn": smn_n, "steps": steps, "dt": dt},
-                 settings, "fig5_vs_n")["kappa"]
+    res_n = _sweep(structure_point, {"n": n_list}, [s + 50 for s in inst],
+                   {"c": c_fix, "sigma2": sig2_n, "sigma_mn": smn_n, "steps": steps, "dt": dt,
+                    **start}, settings, "fig5_vs_n")
+    k_n = res_n["kappa"]
     k_vs_n = k_n.mean(axis=1)
     ch = Checks(PAPER_KEY, "Fig 5")
     n_clear = int(pd["clear"].sum())
     n_bad = int((pd["clear"] & ~pd["agree"]).sum())
-    ch.holds("simulated regime equals the spectral prediction at every grid point clear of the "
-             "boundaries (margin max(0.3, 2 sd) from finite-N outlier/edge fluctuations)",
-             n_clear >= 3 and n_bad == 0, f"{n_clear - n_bad}/{n_clear} agree",
-             "all agree (at least 3 points clear)")
-    ch.holds("structure along m lost as C decreases at fixed N (outlier C sigma_mn < 1)",
-             bool(k_vs_c[-1] < 0.2 * k_vs_c[0]), np.round(k_vs_c, 3).tolist(),
-             "|kappa_r| at smallest C < 0.2 x largest C")
-    # far into the sparse range (C/N <= 0.1) the bulk radius sqrt(C) sigma^2 sqrt(1 - C/N)
-    # changes by < 3%, so |kappa_r| should not change with N: every pair of N means within the
-    # Student-t half-width of their difference (pooled across-network variance, Bonferroni)
-    k_mean = k_n.mean(axis=1)
-    n_inst, n_pts = k_n.shape[1], k_n.shape[0]
-    pooled = float(np.sqrt(np.mean(k_n.var(axis=1, ddof=1))))
-    tq = student_t.ppf(1 - ALPHA / (n_pts * (n_pts - 1)), n_pts * (n_inst - 1))
-    tol_n = float(tq * pooled * np.sqrt(2 / n_inst))
-    ch.less(f"largest difference of mean |kappa_r| between N in {n_list} at fixed C = {c_fix} "
-            f"(structure kept; {n_inst} networks each); bound: t half-width {tol_n:.3g}",
-            float(np.ptp(k_mean)), tol_n)
-    ch.greater("mean |kappa_r| at the largest N (structure present)", float(k_mean[-1]), tol_n)
+    if authors:  # the authors' four sample points, each in its own region, no margin rule
+        ok = pd["predicted"] != ""
+        n_ok, n_agree = int(ok.sum()), int(pd["agree"].sum())
+        ch.holds("simulated regime (started at x0 ~ U(0, 1)) equals the spectral prediction at "
+                 "each of the authors' sample points (R, outlier) in "
+                 f"{[[float(r), float(o)] for r in radii for o in outl]}",
+                 n_ok == radii.size * outl.size and n_agree == n_ok,
+                 f"{n_agree}/{n_ok} agree ({n_clear} clear of the library's finite-N margins)",
+                 "all agree")
+    else:
+        ch.holds("simulated regime equals the spectral prediction at every grid point clear of "
+                 "the boundaries (margin max(0.3, 2 sd) from finite-N outlier/edge fluctuations)",
+                 n_clear >= 3 and n_bad == 0, f"{n_clear - n_bad}/{n_clear} agree",
+                 "all agree (at least 3 points clear)")
+    _fig5_structure_rows(ch, k_vs_c, k_n, n_list, c_fix)
     data = {**pd, "c_list": np.array(c_list), "kappa_vs_c": k_vs_c, "outlier_vs_c": out_c,
             "kappa_vs_n_networks": k_n,
-            "n_list": np.array(n_list), "kappa_vs_n": k_vs_n}
+            "n_list": np.array(n_list), "kappa_vs_n": k_vs_n, "authors": authors}
+    if authors:
+        ka_c, ka_n = res_c["kappa_signed_authors"], res_n["kappa_signed_authors"]
+        pos_c, neg_c, npos_c = _by_sign(ka_c)
+        pos_n, neg_n, npos_n = _by_sign(ka_n)
+        _fig5_structure_rows(ch, np.abs(ka_c).mean(axis=1), np.abs(ka_n), n_list, c_fix,
+                             kappa="authors' |tanh(x).m/N|")
+        both = np.fmax(np.abs(pos_c), np.abs(neg_c))
+        ch.holds("authors' tanh(x).m/N split by sign: each branch's mean at the smallest C "
+                 "< 0.2 x the larger branch at the largest C",
+                 bool(np.nan_to_num(both[-1]) < 0.2 * np.nan_to_num(both[0])),
+                 f"+: {np.round(pos_c, 4).tolist()}, -: {np.round(neg_c, 4).tolist()} "
+                 f"({npos_c.tolist()} of {ka_c.shape[1]} positive)",
+                 "both branches lost at the smallest C")
+        data.update(kappa_authors_pos_c=pos_c, kappa_authors_neg_c=neg_c,
+                    kappa_authors_pos_n=pos_n, kappa_authors_neg_n=neg_n,
+                    n_positive_c=npos_c, n_positive_n=npos_n)
     params = {"n_neurons": n, "c": c, "fig5c": {"n": n_c, "sigma2": round(sig2_c, 5),
                                                 "sigma_mn": round(smn_c, 5)},
               "fig5d": {"c": c_fix, "sigma2": round(sig2_n, 5), "sigma_mn": round(smn_n, 5)}}
+    if authors:
+        params.update(procedure="authors", x0="U(0, 1) i.i.d.",
+                      samples=[[float(r), float(o)] for r in radii for o in outl])
     return FigureData(data, ch, params)
 
 
@@ -396,6 +562,10 @@ def plot_fig5(fd: FigureData, path: Path) -> None:
     colors = {"decaying": 0, "structured": 1, "chaotic": 2, "": np.nan}
     sim = np.vectorize(lambda s: colors[s], otypes=[float])(d["simulated"])
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
+    if d.get("authors"):
+        _plot_fig5_authors(fig, ax, d, sim)
+        finish_figure(fig, path)
+        return
     im = ax[0].imshow(sim.T, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=2,
                       extent=[np.nanmin(d["radius"]) * 0.8, np.nanmax(d["radius"]) * 1.1,
                               np.nanmin(d["outlier"]) * 0.8, np.nanmax(d["outlier"]) * 1.1])
@@ -419,6 +589,38 @@ def plot_fig5(fd: FigureData, path: Path) -> None:
     ax[2].set_xlabel("N (C fixed)")
     ax[2].set_ylabel("|kappa_r|")
     finish_figure(fig, path)
+
+
+def _plot_fig5_authors(fig: Any, ax: Any, d: dict, sim: np.ndarray) -> None:
+    """The authors' Fig 5: regime boundaries from theory, four simulated sample points, and
+    tanh(x).m/N split by sign against C and N."""
+    lim = 1.2 * max(np.nanmax(d["radius"]), np.nanmax(d["outlier"]))
+    ax[0].plot([0, 1], [1, 1], "k-", lw=0.8)
+    ax[0].plot([1, 1], [0, 1], "k-", lw=0.8)
+    ax[0].plot([1, lim], [1, lim], "k-", lw=0.8)
+    cmap = plt_cm("viridis")
+    for i in range(sim.shape[0]):
+        for j in range(sim.shape[1]):
+            if d["predicted"][i, j]:
+                ax[0].plot(d["radius"][i, j], d["outlier"][i, j],
+                           "o" if d["agree"][i, j] else "x", color=cmap(sim[i, j] / 2), ms=9)
+    ax[0].set(xlim=(0, lim), ylim=(0, lim), xlabel="bulk radius (theory)",
+              ylabel="outlier (theory)", title="theory lines; samples coloured by simulation")
+    for a, key, x in ((ax[1], "c", d["c_list"]), (ax[2], "n", d["n_list"])):
+        a.plot(x, d[f"kappa_authors_pos_{key}"], "o-", label="tanh(x).m/N > 0")
+        a.plot(x, d[f"kappa_authors_neg_{key}"], "s-", label="tanh(x).m/N < 0")
+        a.axhline(0, color="0.6", lw=0.8)
+        a.legend(fontsize=7)
+    ax[1].set_xlabel("C (N fixed)")
+    ax[2].set_xscale("log")
+    ax[2].set_xlabel("N (C fixed)")
+
+
+def plt_cm(name: str) -> Any:
+    """A matplotlib colormap by name (imported lazily: computation does not need matplotlib)."""
+    import matplotlib
+
+    return matplotlib.colormaps[name]
 
 
 # =========================================================================== Fig 6
@@ -563,6 +765,8 @@ def compute_fig6(settings: Settings) -> FigureData:
     params = {"n_neurons": n, "sigma2": sigma2, "sigma_mn_6C": 0.06, "lambda_1_6D": lam,
               "repeats": reps, "strengths": int(strengths.size), "t_total": 40.0, "dt": 0.2,
               "noise": 0.4}
+    if settings.procedure == "authors":
+        params["procedure"] = "paper (no separate authors' procedure for Fig 6 yet)"
     return FigureData(data, ch, params)
 
 

@@ -16,12 +16,15 @@ __all__ = ["gaussian_radius_point", "rank_one_spectrum_point"]
 
 
 def gaussian_radius_point(
-    n_neurons: int, g: float = 1.0, sparsity: float = 0.0, c: int = 0, seed: int = 0
+    n_neurons: int, g: float = 1.0, sparsity: float = 0.0, c: int = 0,
+    dtype: str = "float64", seed: int = 0
 ) -> dict[str, float]:
     """Spectral radius of a sparse full-rank Gaussian matrix (Herbert & Ostojic 2022, Fig 1C–E).
 
     ``J_ij ~ N(0, g^2/N)`` kept with probability ``1 - s``, or exactly ``c`` per column when
-    ``c > 0`` (eq 2); all eigenvalues by dense ``eigvals``; theory ``R = g sqrt(p)`` (eq 6).
+    ``c > 0`` (eq 2); all eigenvalues by dense LAPACK ``geev`` in ``dtype`` (``'float32'``: half
+    the time, see :func:`~lowrank_rnn.theory.spectrum.eigenvalues`); theory ``R = g sqrt(p)``
+    (eq 6).
 
     Returns
     -------
@@ -30,14 +33,14 @@ def gaussian_radius_point(
     import scipy.sparse as sp
 
     from lowrank_rnn.connectivity import gaussian_matrix
-    from lowrank_rnn.theory.spectrum import theory_gaussian_radius
+    from lowrank_rnn.theory.spectrum import eigenvalues, theory_gaussian_radius
 
     kw: dict[str, Any] = {"sparsity": sparsity if sparsity else None,
                           "c": int(c) if c else None}
     j = gaussian_matrix(int(n_neurons), g, rng=seed, **kw)
     if sp.issparse(j):
         j = j.toarray()
-    ev = np.linalg.eigvals(j)
+    ev = eigenvalues(j, dtype=dtype)
     return {
         "radius": float(np.abs(ev).max()),
         "theory_radius": float(theory_gaussian_radius(g, n_neurons=int(n_neurons), **kw)),
@@ -53,19 +56,28 @@ def rank_one_spectrum_point(
     rescaled: bool = False,
     g: float = 0.0,
     method: str = "auto",
+    dtype: str = "float64",
+    loadings: str = "iid",
     seed: int = 0,
 ) -> dict[str, float]:
     """Outlier and bulk radius of a sparse rank-one network and theory (Herbert & Ostojic Figs 2-3).
 
     ``J = X ⊙ m n^T / N`` (eq 7–11) or ``X ⊙ m n^T`` (``rescaled``, eq 12–14), plus ``g`` chi.
     ``sparsity=0`` and ``c=0`` mean "not sparsified" (``c > 0`` keeps C entries per column).
+    ``loadings``: ``'iid'`` (eq 17-18 with i.i.d. draws) or ``'gram_schmidt'`` (the authors'
+    code: Gram–Schmidt without normalisation, :func:`~lowrank_rnn.connectivity.rank_one_loadings`).
+    ``dtype``: precision of the dense eigenvalue problem.
 
     Returns
     -------
     dict with ``outlier`` (largest real part), ``bulk_radius`` (largest modulus once the
-    outlier is removed), ``max_modulus`` (largest modulus of all: the bulk radius when the
-    outlier lies inside the bulk), ``theory_outlier``, ``theory_bulk_radius``.
+    outlier is removed), ``bulk_radius_real_part`` (the authors' rule: mean modulus of the 2nd
+    and 3rd eigenvalues by real part), ``max_modulus`` (largest modulus of all: the bulk radius
+    when the outlier lies inside the bulk), ``theory_outlier``, ``theory_bulk_radius``.
     """
+    from lowrank_rnn._validate import check_choice
+
+    check_choice("loadings", loadings, ("iid", "gram_schmidt"))
     from lowrank_rnn.connectivity import rank_one_network
     from lowrank_rnn.theory.spectrum import (
         measure_spectrum,
@@ -80,8 +92,8 @@ def rank_one_spectrum_point(
         "c": int(c) if c else None,
     }
     net = rank_one_network(int(n_neurons), sigma2, sigma_mn, rescaled=bool(rescaled), g=g,
-                           rng=seed, **kw)
-    res = measure_spectrum(net, method=method, rng=seed)
+                           gram_schmidt=loadings == "gram_schmidt", rng=seed, **kw)
+    res = measure_spectrum(net, method=method, dtype=dtype, rng=seed)
     th_bulk = theory_total_radius(
         theory_bulk_radius(sigma2, n_neurons=n_neurons, rescaled=rescaled, **kw),
         theory_gaussian_radius(g, n_neurons=n_neurons, **kw),
@@ -89,6 +101,7 @@ def rank_one_spectrum_point(
     return {
         "outlier": res.outlier,
         "bulk_radius": res.bulk_radius,
+        "bulk_radius_real_part": res.bulk_radius_real_part,
         "max_modulus": float(np.abs(res.eigenvalues).max()),
         "theory_outlier": float(theory_outlier(sigma_mn, n_neurons=n_neurons,
                                                rescaled=rescaled, **kw)),
