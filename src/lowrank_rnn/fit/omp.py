@@ -7,8 +7,9 @@
    uniform grid;
 3. initialise with the decay term only: ``n0 = -(z^T z)^{-1} z^T g(z)``;
 4. residual ``r0 = g(z) - n0 (-z)``;
-5. repeat: pick the candidate most aligned with the residual, ``argmax_i |B_i^T r|`` (columns
-   normalised to unit length, as in standard OMP), add it, refit all weights on the chosen set by
+5. repeat: pick the candidate most aligned with the residual, ``argmax_i |B_i^T r|`` (by
+   default with the columns normalised to unit length, as in standard OMP; ``scoring='raw'``
+   scores the unnormalised columns, as Algorithm 1 is printed), add it, refit all weights on the chosen set by
    least squares (eq 9/12), update the residual; stop at a size or an error threshold.
 
 The fit is ``g(z) ≈ -n0 z + N'^T phi(M' z + I')`` (eq 12). A rate network has its own leak
@@ -36,7 +37,9 @@ from lowrank_rnn.fit.regression import (
 from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.network import LowRankRNN
 
-__all__ = ["SmallestRNN", "omp_select"]
+__all__ = ["SCORINGS", "SmallestRNN", "omp_select"]
+
+SCORINGS = ("normalized", "raw")
 
 
 def _refit(
@@ -72,6 +75,7 @@ def omp_select(
     max_neurons: int,
     tol: float | None = None,
     fit_decay: bool = True,
+    scoring: str = "normalized",
 ) -> dict[str, Any]:
     """Greedy selection of Algorithm 1 on a precomputed candidate matrix.
 
@@ -89,6 +93,9 @@ def omp_select(
         Stop as soon as the mean squared error is <= tol.
     fit_decay : bool
         Fit n0 (Algorithm 1) or keep it at 1.
+    scoring : {'normalized', 'raw'}
+        Score candidates by ``|B_i^T r| / |B_i|`` (standard OMP) or by the raw ``|B_i^T r|``
+        (Algorithm 1 as printed; favours candidates of large norm).
 
     Returns
     -------
@@ -97,10 +104,11 @@ def omp_select(
         (shape (k, rank)), ``mse`` (shape (k + 1,): after 0, 1, ..., k neurons), ``n0_path`` and
         ``weights_path`` (the refit after each step).
     """
+    check_choice("scoring", scoring, SCORINGS)
     n_pts, r = Z.shape
     norms = np.linalg.norm(B, axis=0)
     usable = norms > 1e-12 * max(float(norms.max(initial=0.0)), 1e-300)
-    Bn = np.where(usable, B / np.where(usable, norms, 1.0), 0.0)
+    Bn = np.where(usable, B / np.where(usable, norms, 1.0), 0.0) if scoring == "normalized" else B
     n0, W = _refit(Z, G, B[:, :0], fit_decay)
     resid = G - (-n0 * Z)
     mse = [float(np.mean(resid**2))]
@@ -153,7 +161,12 @@ class SmallestRNN(Storable):
     m_std, i_std : float or 'auto'
         Spread of the candidates' slopes and offsets (``'auto'``: ``m_std = 0.8 / max|z|``,
         ``i_std = 0.5``: gently bending candidates, which OMP combines into accurate small
-        fits); grid and uniform candidates cover ``±sqrt(3)`` times these.
+        fits); grid and uniform candidates cover ``±sqrt(3)`` times these. To draw the
+        dictionary from a tuned basis distribution (Arora & Pillow 2025's extension of OMP),
+        use ``basis='gaussian'`` with ``**GPODE(...).fit(...).optimize().basis_distribution()``.
+    scoring : {'normalized', 'raw'}
+        How candidates are scored against the residual: ``'normalized'`` (default, standard
+        OMP: ``|B_i^T r| / |B_i|``) or ``'raw'`` (``|B_i^T r|``, Algorithm 1 as printed).
     random_state : Generator, int or None
 
     Attributes
@@ -189,6 +202,7 @@ class SmallestRNN(Storable):
         decay: str = "fit",
         m_std: float | str = "auto",
         i_std: float | str = "auto",
+        scoring: str = "normalized",
         random_state: RngLike = None,
     ) -> None:
         self.rank = rank
@@ -200,6 +214,7 @@ class SmallestRNN(Storable):
         self.decay = decay
         self.m_std = m_std
         self.i_std = i_std
+        self.scoring = scoring
         self.random_state = random_state
 
     def _validate_params(self) -> None:
@@ -216,6 +231,7 @@ class SmallestRNN(Storable):
         check_choice("phi", self.phi, ("tanh", "relu"))
         check_choice("decay", self.decay, ("fit", "fixed"))
         check_spreads(self)
+        check_choice("scoring", self.scoring, SCORINGS)
         as_rng(self.random_state, "random_state")
 
     def fit(
@@ -274,7 +290,7 @@ class SmallestRNN(Storable):
         B = apply_phi(self.phi, Z @ M.T + I.T)
         res = omp_select(
             Z, G, B, max_neurons=int(self.max_neurons), tol=self.tol,
-            fit_decay=self.decay == "fit",
+            fit_decay=self.decay == "fit", scoring=self.scoring,
         )
         sel = res["selected"]
         self.candidates_ = (M, I)
@@ -297,6 +313,7 @@ class SmallestRNN(Storable):
             "n_points": int(Z.shape[0]),
             "m_std": m_std,
             "i_std": i_std,
+            "scoring": self.scoring,
             "seconds": time.perf_counter() - t0,
         }
         return self

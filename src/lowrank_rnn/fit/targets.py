@@ -12,6 +12,10 @@ Autonomous targets:
   embedded).
 - ``limit-cycle``: ``dz1 = z1 (1 - |z|^2) - z2``, ``dz2 = z2 (1 - |z|^2) + z1``; a stable
   limit cycle on the unit circle with period 2 pi (Fig 2).
+- ``van-der-pol``: the Van der Pol oscillator with mu = 1 (a relaxation limit cycle, period
+  6.66; Arora & Pillow 2025).
+- ``lorenz``: the Lorenz system rescaled to an order-one box and slowed 10-fold (a 3-D chaotic
+  target; Arora & Pillow 2025).
 - ``inverted-quadratic``: ``g(z) = (36 - z^2) / 6``; unstable fixed point -6, stable +6 (Fig 4A).
   From ``z(0) = 6 tanh(-2.5)`` its solution is ``z*(t) = 6 tanh(t - 2.5)``: the reference
   trajectory from -6 to +6.
@@ -49,6 +53,8 @@ __all__ = [
     "asymmetric_bistable",
     "limit_cycle",
     "inverted_quadratic",
+    "van_der_pol",
+    "lorenz",
     "reference_trajectory",
     "moving_fixed_point",
     "no_fixed_point",
@@ -80,6 +86,26 @@ def limit_cycle(z: np.ndarray) -> np.ndarray:
 def inverted_quadratic(z: np.ndarray) -> np.ndarray:
     """``g(z) = (36 - z^2) / 6``: unstable -6, stable +6 (Fig 4A). Shape (n, 1) -> (n, 1)."""
     return (36.0 - z**2) / 6.0
+
+
+def van_der_pol(z: np.ndarray) -> np.ndarray:
+    """Van der Pol oscillator, mu = 1: ``dz1 = z2``, ``dz2 = (1 - z1^2) z2 - z1``. (n, 2) -> (n, 2).
+
+    A relaxation limit cycle of amplitude about 2 in z1 and period about 6.66.
+    """
+    x, y = z[:, 0], z[:, 1]
+    return np.stack([y, (1.0 - x * x) * y - x], axis=1)
+
+
+def lorenz(z: np.ndarray) -> np.ndarray:
+    """The Lorenz system (sigma 10, rho 28, beta 8/3), rescaled to an order-one box and slowed.
+
+    With ``(x, y, w) = (10 z1, 10 z2, 10 z3 + 25)`` and time slowed 10-fold,
+    ``dz/dt = F_lorenz(x, y, w) / 100``: the attractor lies in about ``[-2, 2] x [-2.7, 2.7] x
+    [-2.5, 2.5]`` and its largest Lyapunov exponent is about 0.09 per unit time. (n, 3) -> (n, 3).
+    """
+    x, y, w = 10 * z[:, 0], 10 * z[:, 1], 10 * z[:, 2] + 25.0
+    return np.stack([10.0 * (y - x), x * (28.0 - w) - y, x * y - (8.0 / 3.0) * w], axis=1) / 100
 
 
 def reference_trajectory(t: np.ndarray) -> np.ndarray:
@@ -215,6 +241,17 @@ def _registry() -> dict[str, TargetODE]:
             "limit-cycle", 2, limit_cycle, ((-1.6, 1.6), (-1.6, 1.6)),
             np.array([[0.2, 0.0], [1.4, 0.3], [-0.6, -1.1], [0.0, 0.5]]), 2 * np.pi, True,
             "stable limit cycle on the unit circle, period 2 pi", 4 * np.pi,
+        ),
+        TargetODE(
+            "van-der-pol", 2, van_der_pol, ((-2.5, 2.5), (-3.2, 3.2)),
+            np.array([[0.5, 0.0], [-2.0, 2.0], [2.2, -1.0]]), 6.6633, True,
+            "Van der Pol oscillator, mu = 1 (period 6.66)", 2 * 6.6633,
+        ),
+        TargetODE(
+            "lorenz", 3, lorenz, ((-2.0, 2.0), (-2.7, 2.7), (-2.5, 2.5)),
+            np.array([[-0.8, 0.7, 0.2], [0.8, -0.7, 0.2], [0.1, 0.1, -0.5]]), None, True,
+            "Lorenz system rescaled to an order-one box, 10x slower (Lyapunov time ~ 11)",
+            10.0,
         ),
         TargetODE(
             name="inverted-quadratic", field=inverted_quadratic, autonomous=True,
