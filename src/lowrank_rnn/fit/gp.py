@@ -515,28 +515,39 @@ class GPODE:
         lo = np.log([bounds[n][0] for n in free])
         hi = np.log([bounds[n][1] for n in free])
         count = [0]
+        scale = [1.0]
 
         def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
             count[0] += 1
             p = dict(base)
             p.update(zip(free, np.exp(theta), strict=True))
             lml, grad, _ = self._lml(p, True, free)
-            if not np.isfinite(lml):
-                return 1e300, np.zeros_like(theta)
-            return -lml, -grad
+            if not np.isfinite(lml):  # covariance not numerically PD there: steer away
+                return 1e30, np.zeros_like(theta)
+            return -lml / scale[0], -grad / scale[0]
 
         lml0 = self.log_marginal_likelihood_
         x0 = np.clip(np.log([base[n] for n in free]), lo, hi)
         rng = as_rng(self.random_state, "random_state")
         starts = [x0] + [rng.uniform(lo, hi) for _ in range(int(self.n_restarts))]
-        best = None
+        best, best_f = None, np.inf
         for s in starts:
+            # L-BFGS-B takes the whole gradient as its first step when every variable is
+            # bounded: scale the objective so that step has unit length in log-parameters
+            scale[0] = 1.0
+            f0, g0 = fun(s)
+            if f0 >= 1e30:
+                continue
+            scale[0] = max(float(np.linalg.norm(g0)), 1e-12)
             res = minimize(fun, s, jac=True, method="L-BFGS-B", bounds=list(zip(lo, hi)),
                            options={"maxiter": int(self.max_iter)})
-            if best is None or res.fun < best.fun:
-                best = res
+            if res.fun * scale[0] < best_f:
+                best, best_f = res, res.fun * scale[0]
+        if best is None:
+            raise ValueError("optimize: the covariance is numerically singular at every start; "
+                             "give a larger noise")
         tuned = dict(base)
-        if best.fun < -lml0:
+        if best_f < -lml0:
             tuned.update(zip(free, map(float, np.exp(best.x)), strict=True))
         self.params_ = tuned
         self._condition()

@@ -22,6 +22,11 @@ coherent patterns of activity from chaotic neural networks"): a sparse random ne
 connection probability p, ``J_ij ~ N(0, 1 / (p N))``, feedback weights ``w_f ~ U(-1, 1)``; its
 readout w is trained by RLS (``P_0 = 1 / alpha``, an update every ``update_every`` steps, the
 error taken before the update) while its output is fed back.
+
+Both training loops are sequences of level-2 BLAS calls (matrix-vector products and rank-1
+updates) on small matrices; they run with one BLAS thread (``threadpoolctl``), which is as fast
+for memory-bound operations and avoids the large slow-downs of multithreaded BLAS on tiny
+operations when the cores are shared.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from lowrank_rnn._validate import (
     RngLike,
@@ -231,6 +237,24 @@ class OnlineEmbedding:
         N = np.zeros((n, r))
         errs: list[float] = []
         b = I[:, 0]
+        with threadpool_limits(1, user_api="blas"):
+            last = self._run(g, Z, M, b, N, P, lam, errs, t_span)
+        secs = time.perf_counter() - t0
+        self.M_, self.I_, self.N_, self.P_ = M, I, N, P
+        self.last_state_ = np.asarray(last, dtype=float).copy()
+        self.network_ = LowRankRNN(M=M, N=N, I=I, scale=1.0, tau=1.0, phi=self.phi)
+        tail = errs[-max(1, len(errs) // 10):]
+        self.info_ = {
+            "n_updates": len(errs),
+            "seconds": secs,
+            "steps_per_second": len(errs) / secs if secs > 0 else float("inf"),
+            "train_mse": float(np.mean(tail)),
+        }
+        return self
+
+    def _run(self, g, Z, M, b, N, P, lam, errs, t_span):  # noqa: ANN001, ANN202
+        """The RLS pass of :meth:`fit` (updates N, P and errs in place; returns the last z)."""
+        r = int(self.rank)
         if self.drive == "target":
             F = apply_phi(self.phi, Z @ M.T + b)
             Y = g(Z) + Z
@@ -255,18 +279,7 @@ class OnlineEmbedding:
                         raise ValueError("drive='network': the latent diverged; use a smaller "
                                          "dt or alpha, or drive='target'")
                 last = zc
-        secs = time.perf_counter() - t0
-        self.M_, self.I_, self.N_, self.P_ = M, I, N, P
-        self.last_state_ = np.asarray(last, dtype=float).copy()
-        self.network_ = LowRankRNN(M=M, N=N, I=I, scale=1.0, tau=1.0, phi=self.phi)
-        tail = errs[-max(1, len(errs) // 10):]
-        self.info_ = {
-            "n_updates": len(errs),
-            "seconds": secs,
-            "steps_per_second": len(errs) / secs if secs > 0 else float("inf"),
-            "train_mse": float(np.mean(tail)),
-        }
-        return self
+        return last
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "N_"):
@@ -451,17 +464,18 @@ class FORCETrainer:
         err2 = []
         n_up = 0
         every = int(self.update_every)
-        for k in range(F.shape[0]):
-            x = self._step(x, r, z)
-            r = np.tanh(x)
-            z = r @ w
-            if k % every == 0:
-                if keep_rates:
-                    rates.append(r.copy())
-                rls_update(P, w, r, F[k])
-                n_up += 1
+        with threadpool_limits(1, user_api="blas"):
+            for k in range(F.shape[0]):
+                x = self._step(x, r, z)
+                r = np.tanh(x)
                 z = r @ w
-            err2.append(float(np.mean((z - F[k]) ** 2)))
+                if k % every == 0:
+                    if keep_rates:
+                        rates.append(r.copy())
+                    rls_update(P, w, r, F[k])
+                    n_up += 1
+                    z = r @ w
+                err2.append(float(np.mean((z - F[k]) ** 2)))
         secs = time.perf_counter() - t0
         self.w_, self.P_, self.state_ = w, P, x
         if keep_rates:
@@ -498,10 +512,11 @@ class FORCETrainer:
         r = np.tanh(x)
         z = r @ self.w_
         out = np.empty((n_steps, self.w_.shape[1]))
-        for k in range(n_steps):
-            x = self._step(x, r, z)
-            r = np.tanh(x)
-            z = r @ self.w_
-            out[k] = z
+        with threadpool_limits(1, user_api="blas"):
+            for k in range(n_steps):
+                x = self._step(x, r, z)
+                r = np.tanh(x)
+                z = r @ self.w_
+                out[k] = z
         self.state_ = x
         return out

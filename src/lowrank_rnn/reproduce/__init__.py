@@ -8,6 +8,8 @@ Papers (one module each; each carries its citation):
 - ``valente2022``  — Valente et al. 2022, latent LDS vs linear low-rank RNNs
 - ``linearization``— linearisation in activations vs activities (arXiv 2309.04030)
 - ``dubreuil2022`` — Dubreuil et al. 2022, population structure across trained tasks
+- ``arora2025``    — Arora & Pillow 2025 (NeurIPS): online training vs FORCE, the GP limit,
+  ML-II tuning, active learning
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ PAPERS: dict[str, str] = {
     "valente2022": "lowrank_rnn.reproduce.valente2022",
     "linearization": "lowrank_rnn.reproduce.linearization",
     "dubreuil2022": "lowrank_rnn.reproduce.dubreuil2022",
+    "arora2025": "lowrank_rnn.reproduce.arora2025",
 }
 
 
