@@ -56,3 +56,31 @@ def test_embed_bad_arguments_exit_2_with_one_line(args, message, capsys) -> None
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+@pytest.mark.parametrize("method", ["omp", "online", "gp"])
+def test_embed_methods_follow_the_target(method: str) -> None:
+    res = runner.invoke(app, ["embed", "--ode", "bistable", "--neurons", "20", "--points",
+                              "200", "--method", method, "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["method"] == method and out["neurons"] <= 20
+    assert out["trajectory_error"] < 0.05
+
+
+def test_embed_tune_reports_both_marginal_likelihoods() -> None:
+    res = runner.invoke(app, ["embed", "--ode", "bistable", "--neurons", "20", "--points",
+                              "100", "--method", "gp", "--tune", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["lml_tuned"] >= out["lml_default"]
+
+
+def test_embed_bad_method_and_time_varying_target_exit_2(capsys: pytest.CaptureFixture) -> None:
+    for argv, word in ((["--ode", "bistable", "--method", "bptt"], "--method"),
+                       (["--ode", "moving-stable", "--method", "gp"], "time-varying")):
+        with pytest.raises(SystemExit) as exc:
+            main(["embed", "--neurons", "10", *argv])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert word in err and len(err.strip().splitlines()) == 1

@@ -11,13 +11,13 @@ from lowrank_rnn.fit.omp import SmallestRNN, omp_select
 from lowrank_rnn.fit.targets import bistable
 
 
-def _reference_omp(Z, G, B, k):
+def _reference_omp(Z, G, B, k, raw=False):
     """Algorithm 1 written out step by step (1-D, decay fitted), as a slow reference."""
     z, g = Z[:, 0], G[:, 0]
     n0 = -(z @ g) / (z @ z)  # step 3
     r = g - n0 * (-z)  # step 4
     chosen, mses = [], [np.mean(r**2)]
-    Bn = B / np.linalg.norm(B, axis=0)
+    Bn = B if raw else B / np.linalg.norm(B, axis=0)
     for _ in range(k):
         scores = np.abs(Bn.T @ r)
         scores[chosen] = -1
@@ -41,6 +41,23 @@ def test_steps_match_a_direct_implementation(seed: int) -> None:
     assert res["n0"] == pytest.approx(coef[0], rel=1e-8)
     np.testing.assert_allclose(res["weights"][:, 0], coef[1:], rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(res["mse"], mses, rtol=1e-7, atol=1e-15)
+
+
+def test_raw_scoring_matches_algorithm_1_as_printed() -> None:
+    rng = np.random.default_rng(5)
+    Z = np.linspace(-1.5, 1.5, 90)[:, None]
+    # candidates of very different norms, where the two scores choose differently
+    B = np.tanh(Z @ rng.normal(size=(1, 200)) + rng.normal(size=(1, 200))) * rng.uniform(
+        0.1, 3.0, 200)
+    G = bistable(Z)
+    raw = omp_select(Z, G, B, max_neurons=6, scoring="raw")
+    chosen, _, mses = _reference_omp(Z, G, B, 6, raw=True)
+    assert list(raw["selected"]) == chosen
+    np.testing.assert_allclose(raw["mse"], mses, rtol=1e-7, atol=1e-15)
+    norm = omp_select(Z, G, B, max_neurons=6)
+    assert list(norm["selected"]) == _reference_omp(Z, G, B, 6)[0]
+    with pytest.raises(ValueError, match="scoring"):
+        SmallestRNN(scoring="max").fit(bistable, box=(-1, 1))
 
 
 @pytest.mark.parametrize("basis, seed", [("grid", 0), ("uniform", 1), ("uniform", 2)])

@@ -413,7 +413,7 @@ class GPODE:
             "m_std": (1e-2 / zmax, 1e2 / zmax),
             "i_std": (1e-2, 1e2),
             "amplitude": (1e-4 * y, 1e4 * y),
-            "noise": (1e-6 * y, 1.0 * y),
+            "noise": (1e-4 * y, 1.0 * y),
         }
 
     def _cov(self, p: dict[str, float], grad: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -501,8 +501,9 @@ class GPODE:
         L-BFGS-B (scipy) in log-parameters with the analytic gradient, from the current
         parameters and ``n_restarts`` log-uniform starts within the bounds (m_std in
         ``[0.01, 100] / max|z|``, i_std in ``[0.01, 100]``, amplitude ``1e-4..1e4`` and noise
-        ``1e-6..1`` times the RMS of the targets). The best start is kept and the GP is
-        conditioned again.
+        ``1e-4..1`` times the RMS of the targets: a floor that keeps the covariance well
+        conditioned for noise-free targets). The best start is kept and the GP is conditioned
+        again.
 
         Returns
         -------
@@ -539,8 +540,9 @@ class GPODE:
             if f0 >= 1e30:
                 continue
             scale[0] = max(float(np.linalg.norm(g0)), 1e-12)
-            res = minimize(fun, s, jac=True, method="L-BFGS-B", bounds=list(zip(lo, hi)),
-                           options={"maxiter": int(self.max_iter)})
+            res = minimize(fun, s, jac=True, method="L-BFGS-B",
+                           bounds=list(zip(lo, hi, strict=True)),
+                           options={"maxiter": int(self.max_iter), "ftol": 1e-13, "gtol": 1e-9})
             if res.fun * scale[0] < best_f:
                 best, best_f = res, res.fun * scale[0]
         if best is None:

@@ -9,8 +9,9 @@
 4. residual ``r0 = g(z) - n0 (-z)``;
 5. repeat: pick the candidate most aligned with the residual, ``argmax_i |B_i^T r|`` (by
    default with the columns normalised to unit length, as in standard OMP; ``scoring='raw'``
-   scores the unnormalised columns, as Algorithm 1 is printed), add it, refit all weights on the chosen set by
-   least squares (eq 9/12), update the residual; stop at a size or an error threshold.
+   scores the unnormalised columns, as Algorithm 1 is printed), add it, refit all weights on
+   the chosen set by least squares (eq 9/12), update the residual; stop at a size or an error
+   threshold.
 
 The fit is ``g(z) ≈ -n0 z + N'^T phi(M' z + I')`` (eq 12). A rate network has its own leak
 ``-z``; with ``decay='fit'`` (Algorithm 1) the fitted ``n0 > 0`` is absorbed into the time
@@ -344,7 +345,7 @@ class SmallestRNN(Storable):
         return -self.n0_path_[k] * Z + B @ self.weights_path_[k]
 
     def simulate_latent(
-        self, z0: np.ndarray, *, t_span: float, dt: float = 0.01
+        self, z0: np.ndarray, *, t_span: float, dt: float = 0.01, save_every: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
         """Simulate the k-neuron network (bias input u = 1) and return its latent z (eq 4).
 
@@ -352,6 +353,8 @@ class SmallestRNN(Storable):
         ----------
         z0 : ndarray, shape (batch, rank)
         t_span, dt : float
+        save_every : int
+            Keep every ``save_every``-th state (and the initial one).
 
         Returns
         -------
@@ -371,7 +374,7 @@ class SmallestRNN(Storable):
         x0 = z0 @ self.M_.T + self.I_[:, 0][None, :]
         n_steps = int(round(check_real("t_span", t_span, minimum=0.0, min_inclusive=False) / dt))
         u = np.ones((z0.shape[0], n_steps, 1))
-        traj = simulate(self.network_, u, x0, dt=dt, n_steps=n_steps)
+        traj = simulate(self.network_, u, x0, dt=dt, n_steps=n_steps, save_every=save_every)
         # bias input: u = 1 from v(0) = 1 keeps v = 1
         return traj.t, latent_coordinates(traj.x, self.M_, self.I_, np.ones(traj.x.shape[:2]))
 

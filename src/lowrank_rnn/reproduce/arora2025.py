@@ -492,8 +492,9 @@ def compute_fig5(settings: Settings) -> FigureData:
     n_seeds = 3 if settings.quick else 10
     tuned = []
     for s in range(n_seeds):
+        rng = np.random.default_rng([settings.seed, 5, s])
         est = SmallestRNN(n_candidates=2500, max_neurons=10, basis="gaussian",
-                          random_state=np.random.default_rng([settings.seed, 5, s]), **dist).fit(bistable, Z)
+                          random_state=rng, **dist).fit(bistable, Z)
         tuned.append(est.mse_curve_ / g2)
     tuned = np.array(tuned)
     curves["tuned gaussian, normalized"] = np.exp(np.mean(np.log(tuned), 0))

@@ -1,0 +1,58 @@
+"""reproduce arora2025: registered, cited, quick figures run, and check rows able to fail."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lowrank_rnn.reproduce import PAPERS, load_paper
+from lowrank_rnn.reproduce import arora2025 as mod
+from lowrank_rnn.reproduce._core import Settings
+
+
+def test_registered_with_its_citation() -> None:
+    assert PAPERS["arora2025"] == "lowrank_rnn.reproduce.arora2025"
+    paper = load_paper("arora2025")
+    assert "Arora" in paper.citation and "Pillow" in paper.citation and "2025" in paper.citation
+    assert "Sussillo" in paper.citation and "Williams" in paper.citation
+    assert [f.name for f in paper.figures] == ["Fig 1", "Fig 2", "Fig 3", "Fig 4", "Fig 5"]
+
+
+def test_fig1_kernel_and_rate_rows_pass() -> None:
+    fd = mod.compute_fig1(Settings(quick=True))
+    rows = {r.check: r for r in fd.checks.rows}
+    assert len(rows) == 5
+    assert all(r.passed for r in rows.values()), [r for r in rows.values() if not r.passed]
+
+
+def test_fig1_rows_fail_with_a_wrong_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = mod.kernel_matrix
+    monkeypatch.setattr(mod, "kernel_matrix", lambda *a, **k: 1.05 * real(*a, **k))
+    fd = mod.compute_fig1(Settings(quick=True))
+    kernel_rows = [r for r in fd.checks.rows if r.check.startswith("kernel")]
+    assert len(kernel_rows) == 3 and not any(r.passed for r in kernel_rows)
+
+
+def test_fig5_rows_compare_measured_ratios() -> None:
+    fd = mod.compute_fig5(Settings(quick=True))
+    assert len(fd.checks.rows) == 2
+    for r in fd.checks.rows:
+        assert isinstance(r.measured, float) and np.isfinite(r.measured)
+        assert r.passed == (r.measured < 1.0)
+
+
+def test_points_to_reach_needs_the_error_to_stay_below() -> None:
+    n = np.array([5, 10, 15, 20])
+    assert mod._points_to_reach(n, np.array([1.0, 0.1, 0.5, 0.1]), 0.2) == 20
+    assert mod._points_to_reach(n, np.array([1.0, 0.1, 0.1, 0.1]), 0.2) == 10
+    assert mod._points_to_reach(n, np.array([1.0, 1.0, 1.0, 0.5]), 0.2) == float("inf")
+
+
+@pytest.mark.slow
+def test_quick_reproduction_runs_every_figure(tmp_path) -> None:  # noqa: ANN001
+    from lowrank_rnn.reproduce import reproduce
+
+    rep = reproduce(["arora2025"], tmp_path, Settings(quick=True))
+    assert not any(f.error for f in rep.figures), [f.error for f in rep.figures]
+    assert len(rep.checks) > 30
+    assert (tmp_path / "report.html").exists()
