@@ -416,22 +416,15 @@ class GPODE:
             "noise": (1e-4 * y, 1.0 * y),
         }
 
-    def _cov(self, p: dict[str, float], grad: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _lml(self, p: dict[str, float], grad: bool, free: tuple[str, ...] = ()) -> tuple:
+        """Log marginal likelihood (and its gradient in log-parameters ``free``)."""
         k, dm, db = _kernel(self._geom, self.kernel, p["m_std"] ** 2, p["i_std"] ** 2, grad)
         a2 = p["amplitude"] ** 2
-        if not grad:
-            k *= a2
-            k[np.diag_indices_from(k)] += p["noise"] ** 2
-            return k, {}
         C = a2 * k
         C[np.diag_indices_from(C)] += p["noise"] ** 2
-        return C, {"m_std": a2 * dm, "i_std": a2 * db, "amplitude": 2 * a2 * k}
-
-    def _lml(self, p: dict[str, float], grad: bool, free: tuple[str, ...] = ()) -> tuple:
-        C, dC = self._cov(p, grad)
         n, r = self.Y_.shape
         try:
-            L = sla.cholesky(C, lower=True, check_finite=False)
+            L = sla.cholesky(C, lower=True, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError:
             return -np.inf, np.zeros(len(free)), None
         alpha = sla.cho_solve((L, True), self.Y_, check_finite=False)
@@ -439,21 +432,26 @@ class GPODE:
                - 0.5 * n * r * np.log(2 * np.pi))
         if not grad:
             return lml, None, (L, alpha)
+        # dpotri writes C^-1 into the lower triangle; the strict upper one of L is zero, so
+        # Cinv + Cinv^T - diag is the full inverse
         Cinv, info = sla.lapack.dpotri(L, lower=1)
         if info != 0:
             return -np.inf, np.zeros(len(free)), None
-        # dpotri fills the lower triangle; W = alpha alpha^T - r C^-1 is symmetric and the
-        # gradient is sum(W * dC): twice the strict lower part plus the diagonal
-        il = np.tril_indices(n, -1)
-        Cinv[(il[1], il[0])] = Cinv[il]
-        W = alpha @ alpha.T
-        W -= r * Cinv
+        d = np.diag(Cinv).copy()
+        W = Cinv.T.copy()
+        W += Cinv
+        W[np.diag_indices_from(W)] -= d
+        # W = alpha alpha^T - r C^-1; d lml / d theta = 1/2 sum(W * dC / d theta) (eq 5.9)
+        W *= -r
+        W += alpha @ alpha.T
+        parts = {"m_std": (a2, dm), "i_std": (a2, db), "amplitude": (2 * a2, k)}
         g = []
         for name in free:
             if name == "noise":
-                g.append(0.5 * float(np.trace(W)) * 2 * p["noise"] ** 2)
+                g.append(float(np.trace(W)) * p["noise"] ** 2)
             else:
-                g.append(0.5 * float(np.sum(W * dC[name])))
+                fac, dK = parts[name]
+                g.append(0.5 * fac * float(np.vdot(W, dK)))
         return lml, np.array(g), (L, alpha)
 
     def _condition(self) -> None:
