@@ -56,3 +56,8 @@ def test_quick_reproduction_runs_every_figure(tmp_path) -> None:  # noqa: ANN001
     assert not any(f.error for f in rep.figures), [f.error for f in rep.figures]
     assert len(rep.checks) > 30
     assert (tmp_path / "report.html").exists()
+
+
+def test_lyapunov_exponent_sign_separates_chaos_from_a_stable_network() -> None:
+    # the chaos row can fail: below the transition (g < 1) activity decays, exponent < 0
+    assert mod._lyapunov(400, 1, 0.8, steps=300) < 0

@@ -50,9 +50,29 @@ from lowrank_rnn._validate import (
 from lowrank_rnn.fit.regression import apply_phi, latent_coordinates, sample_basis
 from lowrank_rnn.network import LowRankRNN
 
-__all__ = ["OnlineEmbedding", "FORCETrainer", "rls_update"]
+__all__ = ["OnlineEmbedding", "FORCETrainer", "rls_update", "sparse_gaussian"]
 
 _dger = sla.blas.get_blas_funcs("ger", (np.zeros(1),))
+
+
+def sparse_gaussian(n: int, p: float, *, rng: RngLike = None) -> sp.csr_array:
+    """Sparse random matrix: each entry present with probability p, ``N(0, 1 / (p n))``.
+
+    Sussillo & Abbott 2009's J (spectral radius about 1 for large n). Row by row: the number of
+    entries is Binomial(n, p), their columns drawn without replacement.
+
+    Returns
+    -------
+    scipy.sparse.csr_array, shape (n, n)
+    """
+    n = check_int("n", n, minimum=1)
+    p = check_real("p", p, minimum=0.0, maximum=1.0, min_inclusive=False)
+    rng = as_rng(rng)
+    counts = rng.binomial(n, p, n)
+    cols = np.concatenate([np.sort(rng.choice(n, c, replace=False)) for c in counts])
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    data = rng.standard_normal(cols.size) / np.sqrt(p * n)
+    return sp.csr_array((data, cols, indptr), shape=(n, n))
 
 
 def rls_update(
@@ -450,10 +470,7 @@ class FORCETrainer:
         n = int(self.n_neurons)
         d = F.shape[1]
         rng = as_rng(self.random_state, "random_state")
-        p = float(self.p)
-        J = sp.random_array((n, n), density=p, format="csr", rng=rng,
-                            data_sampler=lambda size: rng.standard_normal(size) / np.sqrt(p * n))
-        self.J_ = sp.csr_array(J)
+        self.J_ = sparse_gaussian(n, float(self.p), rng=rng)
         self.w_feedback_ = rng.uniform(-1.0, 1.0, (n, d))
         x = 0.5 * rng.standard_normal(n)
         w = np.zeros((n, d))

@@ -32,7 +32,7 @@ from scipy.special import erf
 from lowrank_rnn.fit.active import active_learning
 from lowrank_rnn.fit.gp import GPODE, kernel_matrix
 from lowrank_rnn.fit.omp import SmallestRNN
-from lowrank_rnn.fit.online import FORCETrainer, OnlineEmbedding
+from lowrank_rnn.fit.online import FORCETrainer, OnlineEmbedding, sparse_gaussian
 from lowrank_rnn.fit.regression import ODEEmbedding, grid_points
 from lowrank_rnn.fit.targets import bistable, get_ode, limit_cycle
 from lowrank_rnn.reproduce._core import (
@@ -312,12 +312,8 @@ def _lyapunov(n: int, seed: int, g: float, steps: int = 2000, every: int = 10) -
     Benettin's method: a companion run 1e-8 away is renormalised to that distance every
     ``every`` Euler steps (dt = 0.1 tau) and the mean log growth rate is returned.
     """
-    import scipy.sparse as sp
-
     rng = np.random.default_rng(seed)
-    p = 0.1
-    J = sp.random_array((n, n), density=p, format="csr", rng=rng,
-                        data_sampler=lambda size: rng.standard_normal(size) / np.sqrt(p * n))
+    J = sparse_gaussian(n, 0.1, rng=rng)
     dt = 0.1
     x = rng.standard_normal(n)
     for _ in range(500):  # settle on the attractor
