@@ -84,3 +84,14 @@ def test_embed_bad_method_and_time_varying_target_exit_2(capsys: pytest.CaptureF
         assert exc.value.code == 2
         err = capsys.readouterr().err
         assert word in err and len(err.strip().splitlines()) == 1
+
+
+def test_embed_save_writes_the_online_estimator(tmp_path) -> None:  # noqa: ANN001
+    from lowrank_rnn.io import load
+
+    path = tmp_path / "online.lrnn"
+    res = runner.invoke(app, ["embed", "--ode", "bistable", "--neurons", "15", "--method",
+                              "online", "--save", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    est = load(path)
+    assert type(est).__name__ == "OnlineEmbedding" and est.N_.shape == (15, 1)

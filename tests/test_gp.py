@@ -193,3 +193,16 @@ def test_bad_arguments_name_the_parameter() -> None:
         gp.sample_network(10)
     with pytest.raises(ValueError, match="not fitted"):
         GPODE(1).predict(Z)
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:  # noqa: ANN001
+    from lowrank_rnn.io import load
+
+    Z = np.linspace(-1.6, 1.6, 30)[:, None]
+    gp = GPODE(1, kernel="tanh", noise=0.01).fit(bistable, Z)
+    gp.save(tmp_path / "gp.lrnn")
+    back = load(tmp_path / "gp.lrnn")
+    Zs = np.linspace(-2, 2, 9)[:, None]
+    for a, b in zip(gp.predict(Zs, return_std=True), back.predict(Zs, return_std=True),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -106,3 +106,15 @@ def test_same_seed_same_result_and_bad_arguments() -> None:
         FORCETrainer(10, p=0.0).fit(np.zeros(5))
     with pytest.raises(ValueError, match="not fitted"):
         FORCETrainer(10).generate(5)
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:  # noqa: ANN001
+    from lowrank_rnn.io import load
+
+    Z = grid_points((-1.6, 1.6), 40, 1)
+    est = OnlineEmbedding(1, 12, random_state=0).fit(bistable, Z)
+    est.save(tmp_path / "online.lrnn")
+    np.testing.assert_array_equal(load(tmp_path / "online.lrnn").predict(Z), est.predict(Z))
+    force = FORCETrainer(40, random_state=0).fit(np.sin(np.arange(200) * 0.1))
+    force.save(tmp_path / "force.lrnn")
+    np.testing.assert_array_equal(load(tmp_path / "force.lrnn").generate(20), force.generate(20))

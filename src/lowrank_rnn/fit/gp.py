@@ -54,6 +54,7 @@ from scipy.optimize import minimize
 
 from lowrank_rnn._validate import RngLike, as_rng, check_choice, check_int, check_real
 from lowrank_rnn.fit.regression import ODEEmbedding, _as_points, grid_points
+from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.network import LowRankRNN
 
 __all__ = [
@@ -213,7 +214,7 @@ def kernel_matrix(
 
 
 # ---------------------------------------------------------------------------------------------
-class GPODE:
+class GPODE(Storable):
     """Gaussian-process regression of an ODE's vector field with the infinite-basis kernel.
 
     scikit-learn style: hyper-parameters here, :meth:`fit` returns ``self``. The GP models
@@ -564,6 +565,10 @@ class GPODE:
     def _check_fitted(self) -> None:
         if not hasattr(self, "alpha_"):
             raise ValueError("this GPODE is not fitted yet; call fit() first")
+        if not hasattr(self, "_L"):  # loaded from a file: rebuild the factorisation
+            self._geom = _geometry(self.Z_, None, False)
+            self._y_rms = max(float(np.sqrt(np.mean(self.Y_**2))), 1e-12)
+            self._condition()
 
     def predict(
         self, Z: np.ndarray, return_std: bool = False
@@ -651,3 +656,6 @@ class GPODE:
             'bias'), M of shape (n_neurons, rank).
         """
         return self.sample_embedding(n_neurons, rng).network_
+
+
+register_estimator(GPODE)

@@ -48,6 +48,7 @@ from lowrank_rnn._validate import (
     check_real,
 )
 from lowrank_rnn.fit.regression import apply_phi, latent_coordinates, sample_basis
+from lowrank_rnn.io import Storable, register_estimator
 from lowrank_rnn.network import LowRankRNN
 
 __all__ = ["OnlineEmbedding", "FORCETrainer", "rls_update", "sparse_gaussian"]
@@ -107,7 +108,7 @@ def rls_update(
         P /= forgetting
 
 
-class OnlineEmbedding:
+class OnlineEmbedding(Storable):
     """Closed-form embedding of ``dz/dt = g(z)`` learned online by RLS (Arora & Pillow 2025).
 
     scikit-learn style: hyper-parameters here, :meth:`fit` returns ``self``. The network is
@@ -373,7 +374,7 @@ class OnlineEmbedding:
         return z[0, 1:]
 
 
-class FORCETrainer:
+class FORCETrainer(Storable):
     """FORCE learning (Sussillo & Abbott 2009): RLS on the readout of a chaotic network.
 
     ``tau dx/dt = -x + g J r + w_f z``, ``r = tanh(x)``, ``z = w^T r``; J sparse with
@@ -537,3 +538,7 @@ class FORCETrainer:
                 out[k] = z
         self.state_ = x
         return out
+
+
+register_estimator(OnlineEmbedding)
+register_estimator(FORCETrainer)
