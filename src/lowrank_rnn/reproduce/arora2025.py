@@ -24,10 +24,13 @@ and fails where the claim does not hold here.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from scipy.special import erf
+from threadpoolctl import threadpool_limits
 
 from lowrank_rnn.fit.active import active_learning
 from lowrank_rnn.fit.gp import GPODE, kernel_matrix
@@ -61,6 +64,18 @@ CITATION = (
 _TANH_KERNEL_ERR = 2e-4
 
 
+def _one_blas_thread(fn: Callable[[Settings], FigureData]) -> Callable[[Settings], FigureData]:
+    """Run a figure on one BLAS thread: its matrices are small (at most 1,000 x 1,000), where
+    multithreaded BLAS gains nothing and is much slower on shared cores."""
+
+    @functools.wraps(fn)
+    def run(settings: Settings) -> FigureData:
+        with threadpool_limits(1, user_api="blas"):
+            return fn(settings)
+
+    return run
+
+
 def _rel_rmse(pred: np.ndarray, ref: np.ndarray) -> float:
     return float(np.sqrt(np.mean((pred - ref) ** 2)) / np.sqrt(np.mean(ref**2)))
 
@@ -68,6 +83,7 @@ def _rel_rmse(pred: np.ndarray, ref: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 # Fig 1: kernels and the infinite-unit limit
 # ---------------------------------------------------------------------------------------------
+@_one_blas_thread
 def compute_fig1(settings: Settings) -> FigureData:
     """Closed-form kernels vs Monte Carlo; finite-K ridge -> GP posterior mean at rate K^-1/2."""
     checks = Checks(KEY, "Fig 1")
@@ -199,6 +215,7 @@ def _trajectory_error(est, ode, ref: np.ndarray, dt: float) -> float:
     return e if np.isfinite(e) else float("inf")
 
 
+@_one_blas_thread
 def compute_fig2(settings: Settings) -> FigureData:
     """Default vs ML-II-tuned basis distribution: marginal likelihood and finite networks."""
     checks = Checks(KEY, "Fig 2")
@@ -219,7 +236,7 @@ def compute_fig2(settings: Settings) -> FigureData:
         n_steps = int(round(t_end / dt))
         ref = _euler_target(ode, ode.starts, n_steps, dt)
         gp = GPODE(r, kernel="tanh", tune=True, n_restarts=0 if quick else 2,
-                   random_state=settings.seed).fit(ode.field, Z)
+                   max_iter=30 if quick else 100, random_state=settings.seed).fit(ode.field, Z)
         lml0, lml1 = gp.info_["lml_default"], gp.info_["lml_tuned"]
         checks.greater(f"{name}: tuned log marginal likelihood - default (ML-II improves it)",
                        lml1 - lml0, 0.0)
@@ -332,6 +349,7 @@ def _lyapunov(n: int, seed: int, g: float, steps: int = 2000, every: int = 10) -
     return logs / (steps * dt)
 
 
+@_one_blas_thread
 def compute_fig3(settings: Settings) -> FigureData:
     """Neurons and wall time to equal test error: online RLS vs FORCE on the limit cycle."""
     checks = Checks(KEY, "Fig 3")
@@ -420,19 +438,21 @@ def _points_to_reach(n_points: np.ndarray, errs: np.ndarray, eps: float) -> floa
     return float("inf")
 
 
+@_one_blas_thread
 def compute_fig4(settings: Settings) -> FigureData:
     """Points needed to reach an error: maximum-variance queries vs random queries."""
     checks = Checks(KEY, "Fig 4")
     quick = settings.quick
     n_seeds = 3 if quick else 10
-    n_total = 30 if quick else 80
-    cand = grid_points(((-1.6, 1.6), (-1.6, 1.6)), 225 if quick else 900, 2)
+    n_total = 25 if quick else 80
+    cand = grid_points(((-1.6, 1.6), (-1.6, 1.6)), 144 if quick else 900, 2)
     test = np.random.default_rng([settings.seed, 4]).uniform(-1.6, 1.6, (400, 2))
     curves = {"variance": [], "random": []}
     for s in range(n_seeds):
         for strat in curves:
             out = active_learning(limit_cycle, cand, test, n_init=5, n_total=n_total, batch=5,
-                                  strategy=strat, gp_params={"kernel": "erf"},
+                                  strategy=strat,
+                                  gp_params={"kernel": "erf", "max_iter": 30 if quick else 100},
                                   retune_every=2 if quick else 1,
                                   rng=np.random.default_rng([settings.seed, 4, s]))
             curves[strat].append(out["rel_rmse"])
@@ -470,6 +490,7 @@ def plot_fig4(fd: FigureData, path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 # Fig 5: OMP scoring and a tuned dictionary
 # ---------------------------------------------------------------------------------------------
+@_one_blas_thread
 def compute_fig5(settings: Settings) -> FigureData:
     """OMP with raw vs normalised scores, grid vs tuned-distribution dictionaries."""
     checks = Checks(KEY, "Fig 5")
@@ -483,14 +504,15 @@ def compute_fig5(settings: Settings) -> FigureData:
         curves[f"grid, {sc}"] = est.mse_curve_ / g2
     checks.less("bistable: MSE at 5 neurons, raw / normalised scoring (issue: raw about 3x "
                 "lower)", curves["grid, raw"][5] / curves["grid, normalized"][5], 1.0)
-    gp = GPODE(1, kernel="tanh", tune=True, random_state=settings.seed).fit(bistable, Z)
+    gp = GPODE(1, kernel="tanh", tune=True, max_iter=30 if settings.quick else 100,
+               random_state=settings.seed).fit(bistable, Z)
     dist = gp.basis_distribution()
     n_seeds = 3 if settings.quick else 10
     tuned = []
     for s in range(n_seeds):
         rng = np.random.default_rng([settings.seed, 5, s])
-        est = SmallestRNN(n_candidates=2500, max_neurons=10, basis="gaussian",
-                          random_state=rng, **dist).fit(bistable, Z)
+        est = SmallestRNN(n_candidates=1000 if settings.quick else 2500, max_neurons=10,
+                          basis="gaussian", random_state=rng, **dist).fit(bistable, Z)
         tuned.append(est.mse_curve_ / g2)
     tuned = np.array(tuned)
     curves["tuned gaussian, normalized"] = np.exp(np.mean(np.log(tuned), 0))
