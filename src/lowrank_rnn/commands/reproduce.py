@@ -16,7 +16,7 @@ def reproduce_command(
         list[str] | None,
         typer.Argument(
             help="Papers to reproduce: herbert2022, newlook, beiran2021, valente2022, "
-            "linearization, arora2025 (default: all)."
+            "linearization, dubreuil2022, arora2025 (default: all)."
         ),
     ] = None,
     quick: Annotated[
