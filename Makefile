@@ -16,8 +16,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -e ".[torch]"
 	touch $@
 
+# the test environment also gets NeuroGym (its adapter is tested on two of its tasks); neurogym
+# 2.3.1 pins numpy 2.2 and matplotlib 3.10 but runs with the current ones, so it is installed
+# without its pins, after its runtime dependencies (the `neurogym` extra)
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -e ".[dev,torch]"
+	$(BIN)/python -m pip install -e ".[dev,torch,neurogym]"
+	$(BIN)/python -m pip install --no-deps neurogym==2.3.1
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
