@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CHECK_KINDS",
+    "NUMERIC_KINDS",
     "Check",
     "Checks",
     "FigureData",
@@ -33,35 +35,83 @@ __all__ = [
 ]
 
 
+#: The kinds of check row; the first four are numeric (``measured`` and ``expected`` are numbers
+#: in ``checks.json``, ``tolerance`` too for ``close`` and ``rel_close``).
+CHECK_KINDS: tuple[str, ...] = ("close", "rel_close", "less", "greater", "holds", "error")
+NUMERIC_KINDS: tuple[str, ...] = ("close", "rel_close", "less", "greater")
+
+
+def _json_value(v: Any) -> Any:
+    """A JSON-ready value: NumPy scalars and arrays become Python ones, non-finite floats None."""
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, np.ndarray):
+        return [_json_value(x) for x in v.tolist()]
+    if hasattr(v, "item") and not isinstance(v, str):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, list | tuple):
+        return [_json_value(x) for x in v]
+    return v
+
+
 @dataclass(frozen=True)
 class Check:
-    """One row of a check table: a measured value against a prediction."""
+    """One row of a check table: a measured value against a prediction.
+
+    Attributes
+    ----------
+    paper, figure, check : str
+        Where the row belongs and what it checks.
+    measured, expected : float, bool, str, list or None
+        Numbers for the numeric kinds (``expected`` is the bound of ``less``/``greater``).
+    tolerance : float or None
+        The absolute tolerance of ``close`` and ``rel_close`` (``rtol * |expected|``), or a
+        number the caller's rule names; None for bounds and qualitative rows.
+    passed : bool
+        Whether the row holds.
+    kind : str
+        One of :data:`CHECK_KINDS`.
+    rule : str
+        The pass rule in words (e.g. ``"|measured - expected| <= tolerance"``).
+    note : str or None
+        What a reader should know about the row (e.g. a value capped for display).
+    """
 
     paper: str
     figure: str
     check: str
-    measured: float | str | bool | None
-    expected: float | str | bool | None
+    measured: float | str | bool | list | None
+    expected: float | str | bool | list | None
     tolerance: float | str | None
     passed: bool
+    kind: str = "holds"
+    rule: str = ""
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON row (keys paper, figure, check, measured, expected, tolerance, passed)."""
+        """The JSON row.
 
-        def clean(v: Any) -> Any:
-            if isinstance(v, float) and not math.isfinite(v):
-                return str(v)
-            if hasattr(v, "item"):
-                return clean(v.item())
-            return v
-
+        Keys ``paper, figure, check, kind, measured, expected, tolerance, rule, note,
+        passed``; non-finite numbers are written as null with the value in ``note``.
+        """
+        note = self.note
+        bad = [f"{k} = {v}" for k, v in (("measured", self.measured),
+                                         ("expected", self.expected))
+               if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            note = "; ".join(([note] if note else []) + [f"{b} (not finite)" for b in bad])
         return {
             "paper": self.paper,
             "figure": self.figure,
             "check": self.check,
-            "measured": clean(self.measured),
-            "expected": clean(self.expected),
-            "tolerance": clean(self.tolerance),
+            "kind": self.kind,
+            "measured": _json_value(self.measured),
+            "expected": _json_value(self.expected),
+            "tolerance": _json_value(self.tolerance),
+            "rule": self.rule,
+            "note": note,
             "passed": bool(self.passed),
         }
 
@@ -73,42 +123,80 @@ class Checks:
     --------
     >>> c = Checks("herbert2022", "Fig 2")
     >>> c.close("outlier vs eq 7", 0.98, 1.0, 0.05)
+    True
     """
 
     def __init__(self, paper: str, figure: str) -> None:
         self.paper, self.figure = paper, figure
         self.rows: list[Check] = []
 
-    def _add(self, name: str, measured: Any, expected: Any, tol: Any, passed: bool) -> bool:
-        row = Check(self.paper, self.figure, name, measured, expected, tol, bool(passed))
+    def _add(self, name: str, measured: Any, expected: Any, tol: Any, passed: bool, *,
+             kind: str, rule: str, note: str | None = None) -> bool:
+        row = Check(self.paper, self.figure, name, measured, expected, tol, bool(passed),
+                    kind=kind, rule=rule, note=note)
         self.rows.append(row)
         return bool(passed)
 
-    def close(self, name: str, measured: float, expected: float, tol: float) -> bool:
+    def close(self, name: str, measured: float, expected: float, tol: float, *,
+              note: str | None = None) -> bool:
         """Pass if ``|measured - expected| <= tol`` (absolute tolerance)."""
         m, e, t = float(measured), float(expected), float(tol)
-        return self._add(name, m, e, t, math.isfinite(m) and abs(m - e) <= t)
+        return self._add(name, m, e, t, math.isfinite(m) and abs(m - e) <= t, kind="close",
+                         rule="|measured - expected| <= tolerance", note=note)
 
-    def rel_close(self, name: str, measured: float, expected: float, rtol: float) -> bool:
-        """Pass if ``|measured - expected| <= rtol |expected|``; tolerance shown as ``rtol`` %."""
+    def rel_close(self, name: str, measured: float, expected: float, rtol: float, *,
+                  note: str | None = None) -> bool:
+        """Pass if ``|measured - expected| <= rtol |expected|``.
+
+        The row's ``tolerance`` is the absolute ``rtol |expected|``; its rule names ``rtol``.
+        """
         m, e = float(measured), float(expected)
-        return self._add(
-            name, m, e, f"{100 * rtol:.3g}%", math.isfinite(m) and abs(m - e) <= rtol * abs(e)
-        )
+        t = rtol * abs(e)
+        return self._add(name, m, e, t, math.isfinite(m) and abs(m - e) <= t,
+                         kind="rel_close",
+                         rule=f"|measured - expected| <= {100 * rtol:.3g}% of |expected|",
+                         note=note)
 
-    def less(self, name: str, measured: float, bound: float) -> bool:
-        """Pass if ``measured < bound``."""
+    def less(self, name: str, measured: float, bound: float, *, note: str | None = None) -> bool:
+        """Pass if ``measured < bound`` (the row's ``expected`` is the bound)."""
         m = float(measured)
-        return self._add(name, m, f"< {bound:.4g}", None, math.isfinite(m) and m < bound)
+        return self._add(name, m, float(bound), None, math.isfinite(m) and m < bound,
+                         kind="less", rule="measured < expected (upper bound)", note=note)
 
-    def greater(self, name: str, measured: float, bound: float) -> bool:
-        """Pass if ``measured > bound``."""
+    def greater(self, name: str, measured: float, bound: float, *,
+                note: str | None = None) -> bool:
+        """Pass if ``measured > bound`` (the row's ``expected`` is the bound)."""
         m = float(measured)
-        return self._add(name, m, f"> {bound:.4g}", None, math.isfinite(m) and m > bound)
+        return self._add(name, m, float(bound), None, math.isfinite(m) and m > bound,
+                         kind="greater", rule="measured > expected (lower bound)", note=note)
 
-    def holds(self, name: str, condition: bool, measured: Any, expected: str) -> bool:
-        """A qualitative check: ``condition`` computed by the caller; ``expected`` describes it."""
-        return self._add(name, measured, expected, None, bool(condition))
+    def holds(self, name: str, condition: bool, measured: Any, expected: Any = None, *,
+              tolerance: float | None = None, rule: str | None = None,
+              note: str | None = None) -> bool:
+        """A check whose ``condition`` the caller computed.
+
+        Parameters
+        ----------
+        name : str
+            What is checked.
+        condition : bool
+            Whether it holds.
+        measured : any
+            What was measured (a number, list or short text).
+        expected : any, optional
+            The rule in words when ``rule`` is not given (the historical form), otherwise the
+            expected value (a number or list).
+        tolerance : float, optional
+            A number the rule compares against (e.g. the tolerance at the worst point).
+        rule : str, optional
+            The pass rule in words.
+        note : str, optional
+            What a reader should know about the row.
+        """
+        if rule is None:
+            rule, expected = ("" if expected is None else str(expected)), None
+        return self._add(name, measured, expected, tolerance, bool(condition), kind="holds",
+                         rule=rule, note=note)
 
 
 #: The values of :attr:`Settings.procedure`.
@@ -164,7 +252,9 @@ class FigureSpec:
 
     ``requires`` names the optional packages the figure needs, each importable under the name
     of the extra that installs it (e.g. ``("torch",)``); without one the figure is skipped, and
-    the report says why.
+    the report says why. ``quick_note`` states what quick mode leaves out or weakens (smaller
+    sizes, fewer instances, checks that run only at full scale); the report prints it next to the
+    figure in quick mode.
     """
 
     name: str
@@ -172,6 +262,7 @@ class FigureSpec:
     compute: Callable[[Settings], FigureData]
     plot: Callable[[FigureData, Path], None]
     requires: tuple[str, ...] = ()
+    quick_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +287,7 @@ class FigureResult:
     seconds: float
     error: str | None = None
     skipped: str | None = None
+    quick_note: str = ""
 
 
 def finish_figure(fig: Any, path: Path, *, dpi: int = 100) -> None:
@@ -221,7 +313,8 @@ def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path
     if missing:
         reason = (f"needs {', '.join(missing)}, not installed here: "
                   f"pip install 'lowrank-rnn[{','.join(missing)}]'")
-        return FigureResult(paper.key, spec.name, spec.title, None, [], {}, 0.0, skipped=reason)
+        return FigureResult(paper.key, spec.name, spec.title, None, [], {}, 0.0, skipped=reason,
+                            quick_note=spec.quick_note)
     slug = f"{paper.key}_{spec.name.lower().replace(' ', '').replace('/', '-')}.png"
     try:
         fd = spec.compute(settings)
@@ -229,14 +322,14 @@ def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path
             spec.plot(fd, tmp)
         return FigureResult(
             paper.key, spec.name, spec.title, slug, list(fd.checks.rows), dict(fd.params),
-            time.perf_counter() - t0,
+            time.perf_counter() - t0, quick_note=spec.quick_note,
         )
     except Exception as err:  # noqa: BLE001 - recorded in the report as a failure
         msg = f"{type(err).__name__}: {err}"
-        row = Check(paper.key, spec.name, "figure computed without error", msg, "no error", None,
-                    False)
+        row = Check(paper.key, spec.name, "figure computed without error", msg, None, None,
+                    False, kind="error", rule="the figure's code runs without an exception")
         return FigureResult(paper.key, spec.name, spec.title, None, [row], {},
-                            time.perf_counter() - t0, error=msg)
+                            time.perf_counter() - t0, error=msg, quick_note=spec.quick_note)
 
 
 # --------------------------------------------------------------------------- figure sweeps

@@ -187,7 +187,9 @@ def compute_context(settings: Settings) -> FigureData:
         ch.close(f"{phi}: readout of the mode, activation linearisation, context A/B",
                  ratio_x, 1.0, 1e-10)
         ch.greater(f"{phi}: readout of the mode, activity linearisation, context A/B",
-                   min(ratio_r, 1e12), 10.0)
+                   min(ratio_r, 1e12), 10.0,
+                   note="shown capped at 10^12: the context-B readout is zero to machine "
+                   "precision" if ratio_r >= 1e12 else None)
         # eigenvalue -1 + (1/N) sum n d m ~ -1 + overlap (a + b)/2, finite-N sd
         dphi = get_phi(phi)[1]
         a_t = float(dphi(np.array(0.0 if phi == "tanh" else 1.0)))
@@ -226,9 +228,13 @@ def plot_context(fd: FigureData, path: Path) -> None:
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("Relations", "A_x and A_r: equal spectra, eigenvector relations",
-               compute_relations, plot_relations),
+               compute_relations, plot_relations,
+               quick_note=(
+               "N = 60 with 2 instances instead of N = 200 with 5.")),
     FigureSpec("Context", "Context-dependent effects seen in the activity linearisation",
-               compute_context, plot_context),
+               compute_context, plot_context,
+               quick_note=(
+               "N = 100 instead of 600.")),
 )
 
 PAPER = Paper(key=KEY, citation=CITATION, figures=FIGURES)

@@ -535,12 +535,22 @@ def plot_fitting(fd: FigureData, path: Path) -> None:
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("conversion", "RNN -> LDS: exact, latent dimension <= 2R",
-               compute_conversion, plot_conversion),
+               compute_conversion, plot_conversion,
+               quick_note=(
+               "N = 40 units instead of 100.")),
     FigureSpec("nonmarkov", "A non-Markov LDS no RNN of the same size matches",
-               compute_nonmarkov, plot_nonmarkov),
-    FigureSpec("limits", "LDS -> RNN mismatch in the limit cases", compute_limits, plot_limits),
+               compute_nonmarkov, plot_nonmarkov,
+               quick_note=(
+               "100 sequences of 300 steps instead of 400 of 1000: standard errors are twice "
+               "as large.")),
+    FigureSpec("limits", "LDS -> RNN mismatch in the limit cases", compute_limits, plot_limits,
+               quick_note=(
+               "100 sequences of 300 steps; observed units up to 128 instead of 512.")),
     FigureSpec("fitting", "RRR (RNN) vs EM (LDS): held-out log-likelihood",
-               compute_fitting, plot_fitting),
+               compute_fitting, plot_fitting,
+               quick_note=(
+               "20 sequences of 200 steps and 150 EM iterations instead of 60, 500 and 400; N "
+               "= 12 instead of 30.")),
 )
 
 PAPER = Paper(key=KEY, citation=CITATION, figures=FIGURES)

@@ -460,9 +460,15 @@ def plot_two_populations(fd: FigureData, path: Path) -> None:
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("MF vs N", "Finite networks approach the mean field as 1/sqrt(N)",
-               compute_convergence, plot_convergence),
+               compute_convergence, plot_convergence,
+               quick_note=(
+               "N = 250-4000 with 10 networks per size instead of N = 1000-16000 with 20.")),
     FigureSpec("One population", "One population: bistability or a limit cycle",
-               compute_one_population, plot_one_population),
+               compute_one_population, plot_one_population,
+               quick_note=(
+               "N = 3000 instead of 10000 for the finite-network runs.")),
     FigureSpec("Two populations", "Two populations: four stable fixed points",
-               compute_two_populations, plot_two_populations),
+               compute_two_populations, plot_two_populations,
+               quick_note=(
+               "N = 10000 instead of 40000 for the sampled network.")),
 )

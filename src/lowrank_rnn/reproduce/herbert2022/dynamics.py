@@ -796,9 +796,19 @@ def plot_fig6(fd: FigureData, path: Path) -> None:
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("Fig 4", "Input-driven dynamics: sparsity vs random connectivity", compute_fig4,
-               plot_fig4),
+               plot_fig4,
+               quick_note=(
+               "N = 600 instead of 2000, 6 values of C and 4 of g instead of the paper's "
+               "grids.")),
     FigureSpec("Fig 5", "Dynamical regimes of autonomous activity at high sparsity", compute_fig5,
-               plot_fig5),
+               plot_fig5,
+               quick_note=(
+               "a 4 x 4 phase diagram at N = 400, C = 80 instead of 9 x 9 at N = 1000, C = "
+               "200; 3 instances instead of 10; the N-dependence at N = 1000-4000 instead of "
+               "6000-24000.")),
     FigureSpec("Fig 6", "Go/Nogo evidence accumulation in sparse rank-one networks",
-               compute_fig6, plot_fig6),
+               compute_fig6, plot_fig6,
+               quick_note=(
+               "N = 1000 instead of 2000, 8 stimulus strengths x 10 repeats instead of 12 x "
+               "50: the psychometric curves are coarse and the binomial checks weak.")),
 )

@@ -439,9 +439,16 @@ def plot_fig4(fd: FigureData, path: Path) -> None:
 
 
 FIGURES: tuple[FigureSpec, ...] = (
-    FigureSpec("Fig 1", "Odd symmetry: fits without and with inputs", compute_fig1, plot_fig1),
-    FigureSpec("Fig 2", "Rank-2 RNN embedding a stable limit cycle", compute_fig2, plot_fig2),
+    FigureSpec("Fig 1", "Odd symmetry: fits without and with inputs", compute_fig1, plot_fig1,
+               quick_note=(
+               "100 basis neurons on 401 grid points instead of 300 on 1001.")),
+    FigureSpec("Fig 2", "Rank-2 RNN embedding a stable limit cycle", compute_fig2, plot_fig2,
+               quick_note=(
+               "400 neurons, 2500 training points and dt = 0.01 instead of 1000, 10000 and "
+               "0.002.")),
     FigureSpec("Fig 3", "OMP: the smallest RNN for a bistable ODE", compute_fig3, plot_fig3),
     FigureSpec("Fig 4", "Same trajectory, different dynamics (time-varying inputs)",
-               compute_fig4, plot_fig4),
+               compute_fig4, plot_fig4,
+               quick_note=(
+               "300 neurons instead of 600.")),
 )
