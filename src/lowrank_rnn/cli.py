@@ -14,6 +14,7 @@ import typer
 
 __all__ = ["app", "main"]
 
+#: The ``lowrank-rnn`` application (a :class:`typer.Typer`); each command module registers on it.
 app = typer.Typer(
     name="lowrank-rnn",
     help="Build, analyse, simulate and train low-rank RNNs; reproduce the field's results.",
@@ -21,6 +22,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+def _version(value: bool) -> None:
+    if value:
+        from lowrank_rnn import __version__
+
+        print(f"lowrank-rnn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Build, analyse, simulate and train low-rank RNNs; reproduce the field's results."""
+
 
 #: Modules of ``lowrank_rnn.commands`` that register a command each.
 COMMAND_MODULES: tuple[str, ...] = (
