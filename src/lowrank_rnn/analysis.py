@@ -48,7 +48,7 @@ def _vec(name: str, v: np.ndarray, n: int | None = None) -> np.ndarray:
 
 
 def kappa_r(x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """``kappa_r = m . x / |m|^2`` (eq 34).
+    """``kappa_r = m^T x / |m|^2`` (eq 34).
 
     Parameters
     ----------
@@ -65,7 +65,7 @@ def kappa_r(x: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def kappa_I(x: np.ndarray, I: np.ndarray) -> np.ndarray:
-    """``kappa_I = I . x / |I|^2`` (eq 35). Shapes as :func:`kappa_r`."""
+    """``kappa_I = I^T x / |I|^2`` (eq 35). Shapes as :func:`kappa_r`."""
     x = np.asarray(x)
     I = _vec("I", I, x.shape[-1])
     return x @ I / (I @ I)

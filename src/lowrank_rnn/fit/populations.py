@@ -4,7 +4,7 @@ Beiran et al. 2021 show that a rank-R network with enough populations approximat
 any R-dimensional dynamical system ``dkappa/dt = g(kappa)``. The construction implemented here
 is the standard one: a constant input ``v = 1`` (loading means ``b_p``) gives each population a
 bias, ``n`` is uncorrelated with ``(m, I)`` inside each population, and all populations have the
-same fraction ``1/P``. The mean field (:mod:`lowrank_rnn.theory.meanfield`) is then
+same fraction ``1/P``. The mean field (:mod:`lowrank_rnn.theory.meanfield`) is then::
 
     dkappa/dt = -kappa + sum_p (1/P) a^p_n <phi>(a^p_m . kappa + b_p, spread^2 |kappa|^2)
 

@@ -1,12 +1,13 @@
 """Plotting: draws data computed elsewhere (or a user's network, through the library's own
 measurement functions); one module per kind of picture.
 
-- :mod:`.spectrum` — eigenvalues with the predicted bulk circle and outlier
-- :mod:`.flow` — latent flow fields, speed maps, fixed points and slow points
-- :mod:`.populations` — loadings coloured by population
-- :mod:`.trajectories` — latent trajectories, task outputs against targets
-- :mod:`.psychometric` — psychometric curves
-- :mod:`.curves` — measured mean ± sd against theory, training curves, errors by size
+- :mod:`~lowrank_rnn.plotting.spectrum` — eigenvalues with the predicted bulk circle and outlier
+- :mod:`~lowrank_rnn.plotting.flow` — latent flow fields, speed maps, fixed points and slow points
+- :mod:`~lowrank_rnn.plotting.populations` — loadings coloured by population
+- :mod:`~lowrank_rnn.plotting.trajectories` — latent trajectories, task outputs against targets
+- :mod:`~lowrank_rnn.plotting.psychometric` — psychometric curves
+- :mod:`~lowrank_rnn.plotting.curves` — measured mean ± sd against theory, training curves,
+  errors by size
 
 Every function draws on a matplotlib ``Axes`` given by the caller and returns nothing (or what it
 measured); figures are made and saved by the caller.
