@@ -126,3 +126,8 @@ def test_every_paper_key_has_a_complete_citation():
 ])
 def test_numbers_are_formatted_for_people(value, text):
     assert format_value(value) == text
+
+
+def test_every_citation_has_an_in_text_form():
+    for key, cite in CITATIONS.items():
+        assert cite.short.endswith(f"({cite.year})"), key

@@ -53,6 +53,8 @@ class Citation:
         DOI or arXiv identifier (empty when there is none).
     note : str
         Anything a reader needs to find the right version.
+    short : str
+        The in-text form, e.g. ``"Herbert & Ostojic (2022)"``.
     """
 
     authors: str
@@ -61,6 +63,7 @@ class Citation:
     venue: str
     link: str = ""
     note: str = ""
+    short: str = ""
 
     def __str__(self) -> str:
         out = f"{self.authors} ({self.year}). {self.title}. {self.venue}."
@@ -76,27 +79,29 @@ CITATIONS: dict[str, Citation] = {
     "herbert2022": Citation(
         "Herbert E., Ostojic S.", 2022,
         "The impact of sparsity in low-rank recurrent neural networks",
-        "PLoS Computational Biology 18(8): e1010426", "doi:10.1371/journal.pcbi.1010426"),
+        "PLoS Computational Biology 18(8): e1010426", "doi:10.1371/journal.pcbi.1010426",
+        short="Herbert & Ostojic (2022)"),
     "newlook": Citation(
         "Arora and Pillow (published version; the review copy followed here is anonymous)", 2025,
         "A new look at low-rank recurrent neural networks",
         "Manuscript under double-blind review; published as \"Efficient Training of Minimal "
         "and Maximal Low-Rank Recurrent Neural Networks\", Advances in Neural Information "
         "Processing Systems (NeurIPS) 2025",
-        note="Figure numbers follow the review copy."),
+        note="Figure numbers follow the review copy.", short="Arora & Pillow (2025)"),
     "beiran2021": Citation(
         "Beiran M., Dubreuil A., Valente A., Mastrogiuseppe F., Ostojic S.", 2021,
         "Shaping dynamics with multiple populations in low-rank recurrent networks",
-        "Neural Computation 33(6): 1572-1615", "arXiv:2007.02062"),
+        "Neural Computation 33(6): 1572-1615", "arXiv:2007.02062", short="Beiran et al. (2021)"),
     "valente2022": Citation(
         "Valente A., Pillow J. W., Ostojic S.", 2022,
         "Probing the relationship between latent linear dynamical systems and low-rank linear "
         "recurrent neural network models", "Neural Computation 34(9): 1871-1892",
-        "arXiv:2110.09804"),
+        "arXiv:2110.09804", short="Valente et al. (2022)"),
     "linearization": Citation(
         "Pagan M., Valente A., Ostojic S., Brody C. D.", 2023,
         "Brief technical note on linearizing recurrent neural networks (RNNs) before vs after "
-        "the pointwise nonlinearity", "Technical note, arXiv preprint", "arXiv:2309.04030"),
+        "the pointwise nonlinearity", "Technical note, arXiv preprint", "arXiv:2309.04030",
+        short="Pagan et al. (2023)"),
 }
 
 _CSS = """
@@ -106,6 +111,7 @@ h1{margin-bottom:.2em} h2{margin-top:2em;border-bottom:2px solid #ddd}
 .summary.bad b{color:#a11}
 .fig{display:flex;gap:1.5em;align-items:flex-start;margin:.5em 0 2.5em;flex-wrap:wrap}
 .figimg{flex:1 1 640px;min-width:320px} .figtab{flex:1 1 460px;min-width:320px}
+.fig.wide{flex-direction:column} .fig.wide .figimg,.fig.wide .figtab{flex:none;width:auto}
 .figimg img{max-width:100%;height:auto;border:1px solid #ddd;cursor:zoom-in;display:block}
 .zoom{display:none}
 .zoom:checked+img{position:fixed;inset:0;margin:auto;max-width:98vw;max-height:98vh;
@@ -232,6 +238,17 @@ def _image_tag(image: str | None, alt: str, image_dir: Path | None, zoom_id: str
             "</label><div class='hint'>click the figure to enlarge it, again to close</div>")
 
 
+def _png_width(path: Path) -> int:
+    """Width in pixels of a PNG (its IHDR chunk); 0 when the file is not a readable PNG."""
+    try:
+        head = path.read_bytes()[:24]
+    except OSError:
+        return 0
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return 0
+    return int.from_bytes(head[16:20], "big")
+
+
 def _heading(name: str, title: str) -> str:
     """``Fig 2 — title``, without repeating a title that starts with the figure's name."""
     t = title.strip()
@@ -259,7 +276,7 @@ def _cells(d: dict) -> tuple[str, str, str]:
         return measured, "no error", "—"
     # holds: the caller's rule; a numeric tolerance when the rule names one
     exp = _e(e) if e is not None else html.escape(d.get("rule", ""))
-    tol = f"{_e(t)}" if t is not None else "rule (see check)"
+    tol = f"{_e(t)}" if t is not None else "qualitative"
     return measured, exp, tol
 
 
@@ -315,9 +332,7 @@ def render_html(rep: Reproduction, image_dir: str | Path | None = None) -> str:
         figs = [f for f in rep.figures if f.paper == paper]
         pk, pn = _tally([c.as_dict() for f in figs for c in f.checks])
         cite = CITATIONS.get(paper)
-        short = (f"{cite.authors.split(',')[0].split(' (')[0]} et al. ({cite.year})"
-                 if cite and "," in cite.authors else
-                 (f"{cite.authors.split(' (')[0]} ({cite.year})" if cite else ""))
+        short = (cite.short or f"{cite.authors} ({cite.year})") if cite else ""
         cls = "" if pk == pn else " class='bad'"
         parts.append(
             f"<tr><td><a href='#{_anchor(paper)}'>{html.escape(paper)}</a></td>"
@@ -350,7 +365,8 @@ def render_html(rep: Reproduction, image_dir: str | Path | None = None) -> str:
             if fig.skipped:
                 parts.append(f"<p class='skip'>Not computed: {html.escape(fig.skipped)}</p>")
                 continue
-            parts.append("<div class='fig'><div class='figimg'>")
+            wide = _png_width(img_dir / fig.image) > 1000 if img_dir and fig.image else False
+            parts.append(f"<div class='fig{' wide' if wide else ''}'><div class='figimg'>")
             parts.append(_image_tag(fig.image, f"{paper} {fig.figure}", img_dir,
                                     "zoom-" + _anchor(paper, fig.figure)))
             parts.append("</div><div class='figtab'><table><tr><th>check</th><th>measured</th>"
