@@ -42,14 +42,16 @@ def paper_pages(out: Path) -> None:
         else:
             lines += [paper.citation, ""]
         lines += [".. code-block:: bash", "",
-                  f"   lowrank-rnn reproduce {key} --quick --out results   # minutes, small sizes",
-                  f"   lowrank-rnn reproduce {key} --full --workers 2      # the paper's scale", "",
+                  f"   lowrank-rnn reproduce {key} --quick --out results  # small sizes",
+                  f"   lowrank-rnn reproduce {key} --full --workers 2     # paper scale", "",
                   _underline("Figures", "-"), "",
-                  ".. list-table::", "   :header-rows: 1", "   :widths: 12 60 28", "",
-                  "   * - figure", "     - what is computed and checked", "     - needs"]
+                  ".. list-table::", "   :header-rows: 1", "   :widths: 12 38 14 36", "",
+                  "   * - figure", "     - what is computed and checked", "     - needs",
+                  "     - what ``--quick`` leaves out"]
         for spec in paper.figures:
             needs = ", ".join(f"``{r}`` extra" for r in spec.requires) or "core install"
-            lines += [f"   * - {spec.name}", f"     - {spec.title}", f"     - {needs}"]
+            lines += [f"   * - {spec.name}", f"     - {spec.title}", f"     - {needs}",
+                      f"     - {spec.quick_note or '(nothing: the same sizes)'}"]
         lines += ["", _underline("How the figures are computed", "-"), "",
                   f".. automodule:: {modname}", "   :no-members:", "   :no-index:", ""]
         mod = importlib.import_module(modname)

@@ -33,7 +33,7 @@ print(f"bulk radius: measured {res.bulk_radius:.3f}, eq 14 predicts {radius:.3f}
 
 # %%
 # All eigenvalues (dense below a few thousand neurons), the predicted bulk circle and outlier.
-fig, ax = plt.subplots(figsize=(5, 5))
+fig, ax = plt.subplots(layout="constrained", figsize=(5, 5))
 plot_eigenvalues(ax, eigenvalues(net), radius=radius, outlier=outlier)
 ax.set_title(f"N = {n}, C = {c}: eigenvalues and eq 13-14")
 plt.show()

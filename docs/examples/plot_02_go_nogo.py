@@ -32,7 +32,7 @@ for c in (60, 100):
 # %%
 # Sparser networks (smaller C) have a smaller outlier, so their upper state is reached with
 # less evidence: the curve moves to the left.
-fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+fig, axes = plt.subplots(1, 2, layout="constrained", figsize=(10, 4))
 t = np.arange(traj.z.shape[1]) * trials.dt
 axes[0].plot(t, traj.z[::8, :, 0].T, lw=0.8)
 axes[0].set_xlabel("time (tau)")

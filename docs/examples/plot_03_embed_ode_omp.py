@@ -34,7 +34,7 @@ omp = SmallestRNN(n_candidates=1000, max_neurons=8, basis="grid", random_state=0
 omp.fit(bistable, box=box, n_points=200)
 zz = grid_points(box, 200, 1)
 
-fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+fig, axes = plt.subplots(1, 3, layout="constrained", figsize=(14, 4))
 for i in range(z.shape[0]):
     plot_latent_trajectories(axes[0], z[i], color=f"C{i}")
 axes[0].plot(np.cos(np.linspace(0, 2 * np.pi)), np.sin(np.linspace(0, 2 * np.pi)), "k--", lw=0.8)

@@ -33,7 +33,7 @@ fps = find_latent_fixed_points(mix, (-2, 2), n_starts=200, rng=0)
 for fp in fps:
     print(np.round(fp.kappa, 3), fp.kind)
 
-fig, ax = plt.subplots(figsize=(5.5, 5))
+fig, ax = plt.subplots(layout="constrained", figsize=(5.5, 5))
 speed = np.linalg.norm(F, axis=-1)
 ax.contourf(k1, k2, speed, levels=20, cmap="Greys", alpha=0.4)
 plot_flow_field(ax, k1, k2, F, "mean-field flow, two populations")

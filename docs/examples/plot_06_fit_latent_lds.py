@@ -45,7 +45,7 @@ for k, v in scores.items():
 # EM increases the log-likelihood at every iteration; on held-out data the fitted LDS is close
 # to the true one, and the rank-2 RNN, which cannot represent the observation noise of an LDS,
 # scores lower.
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, layout="constrained", figsize=(11, 4))
 axes[0].plot(info["log_likelihood"], "o-", ms=3)
 axes[0].set_xlabel("EM iteration")
 axes[0].set_ylabel("training log-likelihood")

@@ -28,7 +28,7 @@ if __name__ == "__main__":  # Dask's worker processes import this file: start th
 
     #
     # One data variable per output, dimensions (grid..., seed).
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plt.subplots(layout="constrained", figsize=(5.5, 4))
     s = ds["sparsity"].values
     plot_mean_sd(ax, s, ds["radius"].values, ds["theory_radius"].values[:, 0],
                  label="measured (mean ± sd over seeds)")

@@ -5,7 +5,8 @@ Populations that approximate a target flow
 With enough Gaussian populations a rank-R network approximates any R-dimensional dynamical
 system (Beiran et al. 2021). :func:`~lowrank_rnn.fit.populations.fit_sequence` fits mixtures
 with an increasing number ``P`` of populations to a target vector field (here a Hopf
-oscillator), each fit starting from the previous one, so the error can only decrease.
+oscillator), each fit starting from the previous one, so the error can only decrease. The
+populations get their biases from one constant input held at ``v = 1``.
 """
 
 # %%
@@ -27,9 +28,10 @@ for p, f in zip(pops, fits, strict=True):
 k = np.linspace(-1.5, 1.5, 25)
 K1, K2 = np.meshgrid(k, k)
 F_target = target(np.stack([K1, K2], axis=-1).reshape(-1, 2)).reshape(25, 25, 2)
-k1, k2, F_fit = flow_field(fits[-1].mixture, (-1.5, 1.5), (-1.5, 1.5), n=25, fast=True)
+k1, k2, F_fit = flow_field(fits[-1].mixture, (-1.5, 1.5), (-1.5, 1.5), n=25, v=np.array([1.0]),
+                           fast=True)
 
-fig, axes = plt.subplots(1, 3, figsize=(14, 4.3))
+fig, axes = plt.subplots(1, 3, layout="constrained", figsize=(14, 4.3))
 plot_flow_field(axes[0], k, k, F_target, "target: Hopf oscillator", n_arrows=13)
 plot_flow_field(axes[1], k1, k2, F_fit, f"mean field, P = {pops[-1]} populations", n_arrows=13)
 axes[2].semilogy(pops, [f.relative_error for f in fits], "o-")
