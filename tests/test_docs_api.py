@@ -71,7 +71,9 @@ def test_every_public_module_has_a_section():
     # reproduce modules with an __all__ here
     paper_modules = [m for m in public_modules() if m.startswith("lowrank_rnn.reproduce.")
                      and hasattr(importlib.import_module(m), "__all__") and m not in modules]
-    assert not missing and not paper_modules, missing + paper_modules
+    assert not missing and not paper_modules, (
+        f"no section in docs/api: {missing + paper_modules}; add them to GROUPS in "
+        "docs/_api_sections.py and run it")
 
 
 def test_every_name_in_every_all_is_in_the_api_reference():
@@ -93,7 +95,8 @@ def test_every_name_in_every_all_is_in_the_api_reference():
             if target is not None and _resolve(target) is obj and id(obj) in objects:
                 continue
             missing.append(f"{modname}.{name}")
-    assert not missing, f"not in docs/api/*.rst: {missing}"
+    assert not missing, (f"not in docs/api/*.rst: {missing}; run python docs/_api_sections.py "
+                         "(a new module needs its line in GROUPS there)")
 
 
 def test_the_parser_sees_the_reference():
