@@ -69,7 +69,7 @@ def cli_page(path: Path) -> None:
 
     from lowrank_rnn.cli import COMMAND_MODULES, app
 
-    os.environ.setdefault("COLUMNS", "100")
+    os.environ.setdefault("COLUMNS", "68")
     runner = CliRunner()
     lines = [_underline("Command line", "="), "",
              "``lowrank-rnn`` is installed with the package. A bad argument gives a one-line error",
@@ -79,7 +79,7 @@ def cli_page(path: Path) -> None:
              ""]
     for args in [[]] + [[c] for c in COMMAND_MODULES]:
         title = " ".join(["lowrank-rnn", *args])
-        res = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "100", "NO_COLOR": "1",
+        res = runner.invoke(app, [*args, "--help"], env={"COLUMNS": "68", "NO_COLOR": "1",
                                                          "TERM": "dumb"})
         lines += [_underline(title, "-"), "", ".. code-block:: text", "",
                   _indent(res.output.rstrip()), ""]
