@@ -60,13 +60,14 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
     ("tasks", "Tasks",
      "Trial batches ``(inputs, targets, mask)`` for the tasks the papers use.",
      ["lowrank_rnn.tasks", "lowrank_rnn.tasks.decision", "lowrank_rnn.tasks.evidence",
-      "lowrank_rnn.tasks.flipflop"]),
+      "lowrank_rnn.tasks.flipflop", "lowrank_rnn.tasks.cognitive", "lowrank_rnn.tasks.timing",
+      "lowrank_rnn.tasks.suite", "lowrank_rnn.tasks.metrics", "lowrank_rnn.tasks.neurogym"]),
     ("plotting", "Plotting",
      "Functions that only draw, on a Matplotlib axes the caller gives; they take data computed "
      "elsewhere (or a network).",
      ["lowrank_rnn.plotting", "lowrank_rnn.plotting.spectrum", "lowrank_rnn.plotting.flow",
       "lowrank_rnn.plotting.trajectories", "lowrank_rnn.plotting.psychometric",
-      "lowrank_rnn.plotting.curves"]),
+      "lowrank_rnn.plotting.curves", "lowrank_rnn.plotting.populations"]),
     ("sweep", "Parameter sweeps",
      "A grid of parameters x seeds on Dask or serially, stored and resumable (see "
      ":doc:`../sweeps`).",
@@ -76,14 +77,16 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
      ":doc:`../checks`).",
      ["lowrank_rnn.reproduce", "lowrank_rnn.reproduce.report",
       "lowrank_rnn.reproduce.herbert2022.points", "lowrank_rnn.reproduce.newlook.bptt",
-      "lowrank_rnn.reproduce.newlook.embedding"]),
+      "lowrank_rnn.reproduce.newlook.embedding", "lowrank_rnn.reproduce.beiran2021",
+      "lowrank_rnn.reproduce.beiran2021.figures", "lowrank_rnn.reproduce.dubreuil2022"]),
     ("cli", "Command line",
      "The ``lowrank-rnn`` application and its commands (their options: "
      ":doc:`../_generated/cli`).",
      ["lowrank_rnn.cli", "lowrank_rnn.commands", "lowrank_rnn.commands.spectrum",
       "lowrank_rnn.commands.psychometric", "lowrank_rnn.commands.embed",
       "lowrank_rnn.commands.compare", "lowrank_rnn.commands.sweep",
-      "lowrank_rnn.commands.reproduce", "lowrank_rnn.commands.info"]),
+      "lowrank_rnn.commands.reproduce", "lowrank_rnn.commands.info",
+      "lowrank_rnn.commands.train", "lowrank_rnn.commands.populations"]),
 ]
 
 

@@ -92,6 +92,11 @@ CITATIONS: dict[str, Citation] = {
         "Beiran M., Dubreuil A., Valente A., Mastrogiuseppe F., Ostojic S.", 2021,
         "Shaping dynamics with multiple populations in low-rank recurrent networks",
         "Neural Computation 33(6): 1572-1615", "arXiv:2007.02062", short="Beiran et al. (2021)"),
+    "dubreuil2022": Citation(
+        "Dubreuil A., Valente A., Beiran M., Mastrogiuseppe F., Ostojic S.", 2022,
+        "The role of population structure in computations through neural dynamics",
+        "Nature Neuroscience 25(6): 783-794", "doi:10.1038/s41593-022-01088-4",
+        short="Dubreuil et al. (2022)"),
     "valente2022": Citation(
         "Valente A., Pillow J. W., Ostojic S.", 2022,
         "Probing the relationship between latent linear dynamical systems and low-rank linear "
