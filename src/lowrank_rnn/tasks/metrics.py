@@ -160,7 +160,7 @@ def timing_error(
     Returns
     -------
     dict
-        ``relative_error`` (mean |t_p - t_s| / t_s over trials that crossed), ``accuracy``
+        ``relative_error`` (mean ``|t_p - t_s| / t_s`` over trials that crossed), ``accuracy``
         (fraction of all trials within ``tolerance``), ``missed`` (fraction never crossing).
     """
     from lowrank_rnn.tasks.timing import produced_intervals
