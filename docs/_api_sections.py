@@ -52,7 +52,8 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
      "BPTT comparison, latent LDS fits and mixture statistics.",
      ["lowrank_rnn.fit", "lowrank_rnn.fit.regression", "lowrank_rnn.fit.omp",
       "lowrank_rnn.fit.targets", "lowrank_rnn.fit.bptt", "lowrank_rnn.fit.compare",
-      "lowrank_rnn.fit.lds", "lowrank_rnn.fit.populations"]),
+      "lowrank_rnn.fit.lds", "lowrank_rnn.fit.populations", "lowrank_rnn.fit.gp",
+      "lowrank_rnn.fit.online", "lowrank_rnn.fit.active"]),
     ("models", "Models",
      "Latent linear dynamical systems, linear low-rank RNNs, and models of the "
      "``low_rank_rnns`` package.",
@@ -78,7 +79,8 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
      ["lowrank_rnn.reproduce", "lowrank_rnn.reproduce.report",
       "lowrank_rnn.reproduce.herbert2022.points", "lowrank_rnn.reproduce.newlook.bptt",
       "lowrank_rnn.reproduce.newlook.embedding", "lowrank_rnn.reproduce.beiran2021",
-      "lowrank_rnn.reproduce.beiran2021.figures", "lowrank_rnn.reproduce.dubreuil2022"]),
+      "lowrank_rnn.reproduce.beiran2021.figures", "lowrank_rnn.reproduce.dubreuil2022",
+      "lowrank_rnn.reproduce.arora2025"]),
     ("cli", "Command line",
      "The ``lowrank-rnn`` application and its commands (their options: "
      ":doc:`../_generated/cli`).",

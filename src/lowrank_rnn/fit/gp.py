@@ -69,7 +69,7 @@ KERNELS = ("erf", "relu", "tanh")
 _PARAMS = ("m_std", "i_std", "amplitude", "noise")
 
 #: ``(c, lambda)`` of ``tanh(a) ~ sum_j c_j erf(lambda_j a)``: three terms, least squares on a
-#: grid of [-12, 12] with ``sum c_j = 1``; max |error| 9.65e-5 (checked in the tests).
+#: grid of [-12, 12] with ``sum c_j = 1``; max ``|error|`` 9.65e-5 (checked in the tests).
 TANH_ERF_MIXTURE = (
     np.array([0.16107837101344147, 0.5831369252455311, 0.25578470374102746]),
     np.array([0.5142349182306449, 0.8151108220401703, 1.2804624535257243]),

@@ -82,12 +82,18 @@ CITATIONS: dict[str, Citation] = {
         "PLoS Computational Biology 18(8): e1010426", "doi:10.1371/journal.pcbi.1010426",
         short="Herbert & Ostojic (2022)"),
     "newlook": Citation(
-        "Arora and Pillow (published version; the review copy followed here is anonymous)", 2025,
+        "Arora Y., Pillow J. W. (published version; the review copy followed here is anonymous)",
+        2025,
         "A new look at low-rank recurrent neural networks",
         "Manuscript under double-blind review; published as \"Efficient Training of Minimal "
         "and Maximal Low-Rank Recurrent Neural Networks\", Advances in Neural Information "
         "Processing Systems (NeurIPS) 2025",
         note="Figure numbers follow the review copy.", short="Arora & Pillow (2025)"),
+    "arora2025": Citation(
+        "Arora Y., Pillow J. W.", 2025,
+        "Efficient training of minimal and maximal low-rank recurrent neural networks",
+        "Advances in Neural Information Processing Systems 38 (NeurIPS 2025)",
+        short="Arora & Pillow (2025)"),
     "beiran2021": Citation(
         "Beiran M., Dubreuil A., Valente A., Mastrogiuseppe F., Ostojic S.", 2021,
         "Shaping dynamics with multiple populations in low-rank recurrent networks",
