@@ -85,6 +85,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"lowrank-rnn {release}"
 html_theme_options = {
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 4,  # long guide titles would wrap the navigation bar
     "show_toc_level": 2,
     "navbar_end": ["theme-switcher"],
     "footer_start": ["copyright"],
