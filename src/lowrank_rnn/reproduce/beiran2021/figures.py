@@ -16,7 +16,7 @@
   populations: random ``(m_1, I)`` means and ``(m_1, m_2, I)`` variances per population, and
   the overlaps ``sigma_{n_r m_s}`` and n means by ridge regression (beta = 1e-8 and 0.5) of the
   mean-field equation; error against P over random draws, the limit cycle of the mean field and
-  of a finite network with 2000 neurons per population (full mode; 200 in quick mode).
+  of a finite network with 2000 neurons per population.
 """
 
 from __future__ import annotations
@@ -566,9 +566,13 @@ def plot_fig7(fd: FigureData, path: Path) -> None:
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("Fig 4", "Rank one, two populations: three stable states (paper Fig 4)",
-               compute_fig4, plot_fig4),
+               compute_fig4, plot_fig4,
+               quick_note="4e5 Monte Carlo draws for the drive check instead of 4e6."),
     FigureSpec("Fig 6", "Populations on a square / cube: 4, 6 and 14 stable states (paper Fig 6)",
-               compute_fig6, plot_fig6),
+               compute_fig6, plot_fig6,
+               quick_note="The G-I panel's finite network is not simulated."),
     FigureSpec("Fig 7", "Approximating the Van der Pol oscillator with P populations "
-               "(paper Fig 7)", compute_fig7, plot_fig7),
+               "(paper Fig 7)", compute_fig7, plot_fig7,
+               quick_note=("P in {1, 5, 15, 35} with 4 fits each instead of 14 values of P "
+                           "with 50 fits each.")),
 )
