@@ -10,7 +10,44 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "write_text_atomic", "write_json_atomic", "save_figure_atomic"]
+__all__ = [
+    "atomic_path",
+    "check_output_dir",
+    "check_output_file",
+    "fsync_path",
+    "write_text_atomic",
+    "write_json_atomic",
+    "save_figure_atomic",
+]
+
+
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a file (or a directory entry table) to the disk: ``fsync`` on an fd opened read-only.
+
+    Before a rename, this makes sure the new name never points at data still only in the page
+    cache (a crash or power cut would otherwise leave an empty or truncated file under the final
+    name). A directory's ``fsync`` makes the rename itself durable; file systems that refuse it
+    for directories (and platforms without ``O_DIRECTORY``) are skipped silently.
+    """
+    path = Path(path)
+    if path.is_dir():
+        flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+        try:
+            fd = os.open(path, flags)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -29,7 +66,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp_path, 0o666 & ~umask)
+            fsync_path(tmp_path)
         os.replace(tmp_path, path)
+        fsync_path(path.parent)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
@@ -51,6 +90,65 @@ def save_figure_atomic(fig: Any, path: str | os.PathLike[str], **kwargs: Any) ->
     fmt = Path(path).suffix.lstrip(".") or "png"
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, **kwargs)
+
+
+def check_output_file(
+    name: str, path: str | os.PathLike[str], *, suffixes: tuple[str, ...] | None = None
+) -> Path:
+    """Check, before any work, that a result can be written to the file ``path``.
+
+    ``path`` must not be a directory; its nearest existing parent must be a writable directory
+    (missing parents are created at write time); ``suffixes`` (lower case, with the dot) limits
+    the file name's ending. ``name`` is the option or parameter as the user typed it.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, the path and what is wrong.
+    """
+    p = Path(path)
+    if suffixes is not None and p.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"{name}={str(path)!r}: the file name must end in {', '.join(suffixes)}"
+        )
+    if p.is_dir():
+        raise ValueError(f"{name}={str(path)!r}: is a directory; give a file name")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise ValueError(f"{name}={str(path)!r}: the file exists and is not writable")
+    _check_parent_writable(name, path, p.parent)
+    return p
+
+
+def check_output_dir(name: str, path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that ``path`` is (or can become) a writable directory.
+
+    Raises
+    ------
+    ValueError
+        When ``path`` is an existing file, a directory that is not writable, or would be created
+        under a parent that is not writable.
+    """
+    p = Path(path)
+    if p.exists():
+        if not p.is_dir():
+            raise ValueError(f"{name}={str(path)!r}: exists and is not a directory")
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise ValueError(f"{name}={str(path)!r}: the directory is not writable")
+        return p
+    _check_parent_writable(name, path, p.parent)
+    return p
+
+
+def _check_parent_writable(name: str, path: Any, parent: Path) -> None:
+    anc = parent
+    while not anc.exists():
+        if anc.parent == anc:
+            break
+        anc = anc.parent
+    if anc.exists() and not anc.is_dir():
+        raise ValueError(f"{name}={str(path)!r}: {str(anc)!r} is a file, not a directory")
+    if not os.access(anc, os.W_OK | os.X_OK):
+        raise ValueError(f"{name}={str(path)!r}: cannot write into {str(anc)!r} (not writable)")
 
 
 def _json_default(obj: Any) -> Any:

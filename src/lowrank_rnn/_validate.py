@@ -24,6 +24,9 @@ __all__ = [
     "check_int",
     "check_psd",
     "check_real",
+    "check_memory",
+    "available_memory",
+    "format_bytes",
 ]
 
 
@@ -43,12 +46,13 @@ def as_rng(rng: RngLike, name: str = "rng") -> np.random.Generator:
 def check_int(
     name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:
-    """Check that ``value`` is an integer within ``[minimum, maximum]`` and return it as int."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise ValueError(f"{name}={value!r}: expected an integer")
+    """Check that ``value`` is an integer within ``[minimum, maximum]`` and return it as int.
+
+    Booleans and floats (even ``100.0``) are refused: a count given as a float is usually a
+    mistake (``1e12`` typed for ``10**12``), and ``True`` is not a number of anything.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name}={value!r}: expected an integer")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name}={value}: must be >= {minimum}")
@@ -134,3 +138,66 @@ def check_psd(name: str, matrix: Any, *, atol: float = 1e-10) -> np.ndarray:
             "a covariance matrix must have non-negative eigenvalues"
         )
     return mat.astype(float)
+
+
+def available_memory() -> int:
+    """Bytes of memory this process can still allocate without swapping (best estimate).
+
+    ``MemAvailable`` of ``/proc/meminfo`` where there is one, else the physical memory; capped
+    by a cgroup (container) limit when one is set.
+    """
+    avail = None
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if avail is None:
+        try:
+            import os
+
+            avail = int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, OSError, ValueError):
+            avail = 8 << 30  # an ordinary laptop, when the platform does not say
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file, encoding="ascii") as fh:
+                text = fh.read().strip()
+            if text.isdigit():
+                avail = min(avail, int(text))
+        except OSError:
+            pass
+    return int(avail)
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in the largest binary unit that keeps the number >= 1 (``'8.0 TiB'``)."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if abs(n) < 1024 or unit == "EiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.3g} EiB"  # pragma: no cover
+
+
+def check_memory(name: str, value: Any, n_bytes: float, what: str) -> None:
+    """Refuse a request whose memory estimate ``n_bytes`` exceeds what this machine has free.
+
+    Called before anything is allocated. ``name``/``value`` are the argument that sets the size
+    (named as the user typed it), ``what`` says what the memory is for.
+
+    Raises
+    ------
+    ValueError
+        ``"<name>=<value>: needs about <estimate> of memory for <what>; this machine has about
+        <available> free"`` when the estimate does not fit.
+    """
+    avail = available_memory()
+    if not n_bytes <= avail:
+        raise ValueError(
+            f"{name}={value}: needs about {format_bytes(n_bytes)} of memory for {what}; "
+            f"this machine has about {format_bytes(avail)} free"
+        )

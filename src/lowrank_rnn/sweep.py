@@ -13,10 +13,16 @@ Where the points run:
 
 Resumable: with ``store=DIR`` every finished point is written at once, atomically, to
 ``DIR/points/<key>.npz``, where ``key`` is a hash of the function's identity (module, name and
-source), the package version, every parameter and the seed. Rerunning an interrupted sweep
+source), the source of the function's whole module, the source of this package (every ``.py``
+file), the package version, every parameter and the seed. Rerunning an interrupted sweep
 (Ctrl-C, a killed worker, an exception) computes only the missing points; changing one parameter
 recomputes exactly the points whose key changed. The assembled dataset is written to
-``DIR/dataset.zarr`` (read it back with :func:`load_sweep` or ``xarray.open_zarr``).
+``DIR/dataset.zarr`` (read it back with :func:`load_sweep`, which refuses a dataset that is not
+the one ``DIR/sweep.json`` describes). One sweep at a time runs on a store (a lock file).
+
+What the key cannot see: code outside the function's module and this package (another package
+the function imports, a data file it reads). Change those and the old points are reused; delete
+the store (or its ``points/``) to recompute.
 
 The engine holds no paper-specific code: the reproduce figures' point functions live beside their
 paper (e.g. :mod:`lowrank_rnn.reproduce.herbert2022.points`), and the names the ``lowrank-rnn
@@ -51,11 +57,31 @@ if TYPE_CHECKING:  # pragma: no cover
     import xarray
 
 __all__ = [
+    "CHECK_ATTR",
+    "MAX_POINTS",
     "SWEEP_DIR_ENV",
     "SweepPoint",
     "load_sweep",
+    "package_source_sha256",
     "run_sweep",
 ]
+
+#: Attribute of a point function holding a validator: ``func.check_point(**fixed, **params)``
+#: (no seed) raises ValueError for a bad point. :func:`run_sweep` calls it for every grid point
+#: before the first point runs.
+CHECK_ATTR = "check_point"
+
+#: Most points (grid points × seeds) one sweep may have; the count is computed from the grid
+#: sizes before any point list is built.
+MAX_POINTS = 10_000_000
+
+#: Bytes a point takes in the main process while the sweep runs (its description, key and
+#: collected outputs): used to refuse a grid this machine cannot hold.
+POINT_BYTES = 2048
+
+#: Seconds the sweep waits, after Ctrl-C, for the points running on Dask to finish and be
+#: stored before it cancels them (a terminal's Ctrl-C also kills the local workers).
+INTERRUPT_GRACE_S = 4.0
 
 #: Seconds to wait for an existing Dask scheduler before giving up.
 CONNECT_TIMEOUT_S = 3.0
@@ -107,18 +133,57 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_PACKAGE_SHA: list[str] = []
+
+
+def package_source_sha256() -> str:
+    """Hash of the source of this package: every ``.py`` file (path and bytes), sorted by path.
+
+    Computed once per process. Part of every sweep point's key, so a change anywhere in the
+    package (a helper, a module constant) recomputes the points instead of reusing old results.
+    """
+    if not _PACKAGE_SHA:
+        import lowrank_rnn
+
+        root = Path(lowrank_rnn.__file__).resolve().parent
+        h = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            h.update(rel.encode() + b"\0")
+            try:
+                h.update(path.read_bytes())
+            except OSError:  # pragma: no cover - unreadable file: its name still counts
+                pass
+            h.update(b"\0")
+        _PACKAGE_SHA.append(h.hexdigest()[:16])
+    return _PACKAGE_SHA[0]
+
+
 def _function_identity(func: Callable[..., Any]) -> dict[str, str]:
-    """Module, qualified name and a hash of the source of ``func`` (when it can be read)."""
+    """Module, qualified name, and hashes of the source of ``func``, of its whole module and of
+    this package (when they can be read)."""
     module = getattr(func, "__module__", None) or "?"
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+    target = inspect.unwrap(func) if callable(func) else func
     try:
-        src = inspect.getsource(func)
+        src = inspect.getsource(target)
     except (OSError, TypeError):
         src = ""
+    mod = inspect.getmodule(target)
+    try:
+        mod_src = inspect.getsource(mod) if mod is not None else ""
+    except (OSError, TypeError):
+        mod_src = ""
+
+    def sha(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:16] if text else ""
+
     return {
         "module": module,
         "name": name,
-        "source_sha256": hashlib.sha256(src.encode()).hexdigest()[:16] if src else "",
+        "source_sha256": sha(src),
+        "module_source_sha256": sha(mod_src),
+        "package_source_sha256": package_source_sha256(),
     }
 
 
@@ -181,7 +246,7 @@ def _check_grid(grid: Any) -> dict[str, list[Any]]:
 
 def _check_seeds(seeds: Any) -> list[int]:
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        n = check_int("seeds", seeds, minimum=1)
+        n = check_int("seeds", seeds, minimum=1, maximum=MAX_POINTS)
         return list(range(n))
     if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence | np.ndarray):
         raise ValueError(f"seeds={seeds!r}: expected a number of seeds or a list of int seeds")
@@ -226,6 +291,53 @@ def _check_signature(func: Callable[..., Any], names: Sequence[str]) -> None:
         )
 
 
+#: Memory a local Dask worker process takes when idle (interpreter, numpy, distributed).
+WORKER_BYTES = 200 << 20
+
+
+def _check_workers(workers: Any, name: str = "workers") -> int:
+    """A number of local worker processes: >= 0, and no more than this machine's memory holds."""
+    from lowrank_rnn._validate import check_memory
+
+    workers = check_int(name, workers, minimum=0)
+    check_memory(name, workers, workers * WORKER_BYTES,
+                 f"{workers} Dask worker processes (about {WORKER_BYTES >> 20} MiB each)")
+    return workers
+
+
+def _count_points(grid: Mapping[str, Sequence[Any]], n_seeds: int) -> int:
+    """Number of points (from the sizes alone); refuse more than this machine can hold."""
+    from lowrank_rnn._validate import check_memory
+
+    n = n_seeds
+    for values in grid.values():
+        n *= len(values)
+    sizes = " x ".join([*(str(len(v)) for v in grid.values()), f"{n_seeds} seeds"])
+    if n > MAX_POINTS:
+        raise ValueError(
+            f"grid: {sizes} = {n:.3g} points; at most {MAX_POINTS:,} points per sweep "
+            f"(about {n * POINT_BYTES / 1e9:.3g} GB to hold them); split the sweep"
+        )
+    check_memory("grid", f"{sizes} = {n} points", n * POINT_BYTES, "the points' descriptions")
+    return n
+
+
+def _check_points(func: Callable[..., Any], grid: Mapping[str, list[Any]],
+                  fixed: Mapping[str, Any]) -> None:
+    """Run ``func.check_point`` (if any) on every grid point before the first point runs."""
+    check = getattr(func, CHECK_ATTR, None)
+    if check is None:
+        return
+    names = list(grid)
+    for combo in itertools.product(*(grid[n] for n in names)):
+        params = dict(zip(names, combo, strict=True))
+        try:
+            check(**fixed, **params)
+        except ValueError as err:
+            where = ", ".join(f"{k}={v!r}" for k, v in params.items())
+            raise ValueError(f"{err} (at grid point {where}; no point was run)") from None
+
+
 def _check_scheduler(scheduler: Any) -> str | None:
     if scheduler is None:
         return None
@@ -238,6 +350,36 @@ def _check_scheduler(scheduler: Any) -> str | None:
 
 
 _STORE_MARKER = "sweep.json"
+_LOCK_NAME = ".lock"
+
+
+@contextmanager
+def _store_lock(store: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``store`` for the whole run; refuse a store in use."""
+    store.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no POSIX locks here: run unlocked
+        yield
+        return
+    fh = open(store / _LOCK_NAME, "a+")  # noqa: SIM115 - held for the block
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            owner = fh.read().strip() or "another process"
+            raise ValueError(
+                f"store={str(store)!r}: another sweep is running on this store ({owner}); "
+                "wait for it to finish or choose another store"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        yield
+    finally:
+        fh.close()
 
 
 def _check_store(store: Any) -> Path | None:
@@ -471,8 +613,6 @@ def run_sweep(
     >>> ds["radius"].dims
     ('sparsity', 'seed')
     """
-    import lowrank_rnn
-
     grid_ = _check_grid(grid)
     seeds_ = _check_seeds(seeds)
     fixed_ = {}
@@ -487,16 +627,39 @@ def run_sweep(
     _check_signature(func, [*grid_, *fixed_])
     scheduler = _check_scheduler(scheduler)
     if workers is not None:
-        workers = check_int("workers", workers, minimum=0)
+        workers = _check_workers(workers)
     store_ = _check_store(store)
     if not isinstance(progress, bool) and not callable(progress):
         raise ValueError(f"progress={progress!r}: expected True, False or a callable(done, total)")
     serial = scheduler is None and workers == 0
 
+    n_points = _count_points(grid_, len(seeds_))
+    _check_points(func, grid_, fixed_)
+    if store_ is None:
+        return _run_sweep(func, grid_, seeds_, fixed_, None, scheduler, workers, progress,
+                          label, serial, n_points)
+    with _store_lock(store_):
+        return _run_sweep(func, grid_, seeds_, fixed_, store_, scheduler, workers, progress,
+                          label, serial, n_points)
+
+
+def _description(meta: Mapping[str, Any], grid: Mapping[str, list[Any]],
+                 seeds: list[int]) -> tuple[dict[str, Any], str]:
+    desc = {**meta, "grid": dict(grid), "seeds": list(seeds)}
+    blob = json.dumps(desc, sort_keys=True, separators=(",", ":"))
+    return desc, hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _run_sweep(func, grid_, seeds_, fixed_, store_, scheduler, workers,  # noqa: ANN001
+               progress, label, serial, n_points) -> xarray.Dataset:  # noqa: ANN001
+    """The body of :func:`run_sweep`, once everything is checked (and the store locked)."""
+    import lowrank_rnn
+
     t0 = time.perf_counter()
     version = lowrank_rnn.__version__
     identity = _function_identity(func)
     meta = {"function": identity, "version": version, "fixed": fixed_}
+    description, desc_sha = _description(meta, grid_, seeds_)
     names = list(grid_)
     points: list[SweepPoint] = []
     for idx in itertools.product(*(range(len(grid_[n])) for n in names), range(len(seeds_))):
@@ -504,6 +667,8 @@ def run_sweep(
         seed = seeds_[idx[-1]]
         key = _point_key(identity, version, {**fixed_, **params}, seed)
         points.append(SweepPoint(tuple(idx), params, seed, key))
+    if len(points) != n_points:  # pragma: no cover - the count is the product of the sizes
+        raise RuntimeError(f"{len(points)} points built, {n_points} counted")
 
     results: dict[str, dict[str, np.ndarray]] = {}
     run_token = uuid.uuid4().hex
@@ -511,8 +676,12 @@ def run_sweep(
         from lowrank_rnn._io import write_json_atomic
 
         (store_ / "points").mkdir(parents=True, exist_ok=True)
+        if _stored_description_sha(store_) != desc_sha:
+            # the dataset there (if any) is another sweep's: never leave it beside this
+            # description, even if this run fails before it writes its own
+            _remove_dataset(store_ / "dataset.zarr")
         write_json_atomic(store_ / _STORE_MARKER, {
-            **meta, "grid": grid_, "seeds": seeds_, "n_points": len(points),
+            **description, "n_points": len(points), "description_sha256": desc_sha,
             "run_token": run_token,
         })
         for p in points:
@@ -564,6 +733,9 @@ def run_sweep(
     ds.attrs.update(
         function=f"{identity['module']}.{identity['name']}",
         function_source_sha256=identity["source_sha256"],
+        module_source_sha256=identity["module_source_sha256"],
+        package_source_sha256=identity["package_source_sha256"],
+        description_sha256=desc_sha,
         fixed=json.dumps(fixed_, sort_keys=True),
         version=version,
         points_computed=len(todo),
@@ -674,21 +846,54 @@ def _run_dask(func, fixed, todo, record, advance, scheduler, workers,  # noqa: A
         except KeyboardInterrupt:
             state["stop"] = True
             logging.getLogger(__name__).warning(
-                "interrupted: finishing %d running point(s); Ctrl-C again to abandon them",
-                len(in_flight),
+                "interrupted: storing the points that finish within %g s (%d running); "
+                "Ctrl-C again to abandon them", INTERRUPT_GRACE_S, len(in_flight),
             )
-            try:
-                drain()
-            except KeyboardInterrupt:
-                client.cancel(list(in_flight))
-                raise
+            _finish_in_flight(client, in_flight, record, INTERRUPT_GRACE_S)
             raise
         if state["error"] is not None:
             raise state["error"]
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _close_quietly(client, cluster)
+
+
+def _finish_in_flight(client, in_flight, record, grace: float) -> None:  # noqa: ANN001
+    """After Ctrl-C: store the running points that finish within ``grace`` seconds, cancel
+    the rest. Never waits longer: a terminal's Ctrl-C reaches the local workers too, and the
+    points of a dead worker would never finish."""
+    futures = list(in_flight)
+    deadline = time.monotonic() + grace
+    try:
+        while time.monotonic() < deadline and any(f.status == "pending" for f in futures):
+            time.sleep(0.05)
+    except KeyboardInterrupt:  # a second Ctrl-C: abandon them now
+        pass
+    for fut in futures:
+        p = in_flight.get(fut)
+        if p is None or fut.status != "finished":
+            continue
+        try:
+            record(p, *fut.result(timeout=1))
+        except Exception:  # noqa: BLE001 - a bad point is recomputed by the rerun
+            continue
+        in_flight.pop(fut, None)
+    try:
+        client.cancel(list(in_flight))
+    except Exception:  # noqa: BLE001 - nothing left to cancel on a dead cluster
+        pass
+
+
+def _close_quietly(client, cluster) -> None:  # noqa: ANN001
+    """Close the client and a local cluster with time limits (their workers may be dead)."""
+    try:
+        client.close(timeout=2)
+    except BaseException:  # noqa: BLE001 - closing must not hide the sweep's own error
+        pass
+    if cluster is not None:
+        try:
+            cluster.close(timeout=3)
+        except BaseException:  # noqa: BLE001
+            pass
 
 
 def _assemble(points, results, grid, seeds, shapes) -> xarray.Dataset:  # noqa: ANN001
@@ -723,12 +928,41 @@ def _write_dataset(ds: xarray.Dataset, path: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _stored_description_sha(store: Path) -> str | None:
+    try:
+        return json.loads((store / _STORE_MARKER).read_text()).get("description_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _remove_dataset(path: Path) -> None:
+    if path.exists():
+        old = path.with_name(f".{path.name}.stale-{uuid.uuid4().hex[:8]}")
+        os.replace(path, old)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def load_sweep(store: str | os.PathLike[str]) -> xarray.Dataset:
-    """Open the Dataset a sweep wrote to ``store`` (``store/dataset.zarr``) into memory."""
+    """Open the Dataset a sweep wrote to ``store`` (``store/dataset.zarr``) into memory.
+
+    Raises
+    ------
+    ValueError
+        When there is no finished dataset, or when it is not the sweep ``store/sweep.json``
+        describes (e.g. a rerun with changed parameters that failed before it finished: its
+        points are stored, but the dataset would be the previous sweep's).
+    """
     import xarray as xr
 
     path = Path(store) / "dataset.zarr"
     if not path.is_dir():
         raise ValueError(f"store={str(store)!r}: no finished sweep there ({path.name} is missing)")
+    want = _stored_description_sha(Path(store))
     with xr.open_zarr(path, consolidated=False) as ds:
+        got = ds.attrs.get("description_sha256")
+        if want is None or got != want:
+            raise ValueError(
+                f"store={str(store)!r}: {path.name} is not the sweep {_STORE_MARKER} describes "
+                "(the last run there did not finish); rerun the sweep to complete it"
+            )
         return ds.load()

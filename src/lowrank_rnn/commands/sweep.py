@@ -9,8 +9,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-import tomllib
 import typer
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10: the same parser, from PyPI
+    import tomli as tomllib
 
 __all__ = ["SWEEP_FUNCTIONS", "get_sweep_function", "load_config", "register", "sweep_command"]
 
@@ -34,9 +38,17 @@ CONFIG.toml:
   workers = 2
 
 \b
-Points already in STORE (same function, version, parameters and seed)
-are reused: an interrupted sweep continues where it stopped. Read the
-result with lowrank_rnn.sweep.load_sweep(STORE).
+A sweep file runs code: "module:function" imports that module (running
+its top-level code) and calls the function with the file's values. Run
+only sweep files you trust. Without --allow-any-callable the function
+must be a plain Python function with a 'seed' parameter (no builtins,
+classes or other callables).
+
+\b
+Points already in STORE (same function, its module's and this package's
+source, parameters and seed) are reused: an interrupted sweep continues
+where it stopped. One sweep at a time runs on a store. Read the result
+with lowrank_rnn.sweep.load_sweep(STORE).
 """
 
 
@@ -68,9 +80,18 @@ SWEEP_FUNCTIONS: dict[str, str] = {
 }
 
 
-def get_sweep_function(name: str) -> Callable[..., Mapping[str, Any]]:
+def get_sweep_function(
+    name: str, *, allow_any_callable: bool = False
+) -> Callable[..., Mapping[str, Any]]:
     """The registered point function called ``name`` (see :data:`SWEEP_FUNCTIONS`), or a
-    ``'module:function'`` path to any importable function."""
+    ``'module:function'`` path to an importable function.
+
+    Importing ``module`` runs its code, and the function is then called with values from the
+    sweep file: a sweep file is a program. Unless ``allow_any_callable``, the object must be a
+    plain Python function (:func:`inspect.isfunction`: no builtin, class, C callable or
+    callable instance) that names a ``seed`` parameter, so that ``"numpy:savez"`` or
+    ``"os:remove"`` are refused.
+    """
     if not isinstance(name, str) or not name:
         raise ValueError(f"function={name!r}: expected a registered name or 'module:function'")
     name = SWEEP_FUNCTIONS.get(name, name)
@@ -82,6 +103,19 @@ def get_sweep_function(name: str) -> Callable[..., Mapping[str, Any]]:
             raise ValueError(f"function={name!r}: cannot import it ({err})") from None
         if not callable(obj):
             raise ValueError(f"function={name!r}: not callable")
+        if not allow_any_callable:
+            import inspect
+
+            if not inspect.isfunction(obj):
+                raise ValueError(
+                    f"function={name!r}: a {type(obj).__name__}, not a plain Python function; "
+                    "only plain functions run unless --allow-any-callable is given"
+                )
+            if "seed" not in inspect.signature(obj).parameters:
+                raise ValueError(
+                    f"function={name!r}: has no 'seed' parameter, so it is not a sweep point "
+                    "function; only those run unless --allow-any-callable is given"
+                )
         return obj
     raise ValueError(
         f"function={name!r}: unknown sweep function; allowed: {', '.join(SWEEP_FUNCTIONS)} "
@@ -89,8 +123,8 @@ def get_sweep_function(name: str) -> Callable[..., Mapping[str, Any]]:
     )
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read and check a sweep TOML file.
+def load_config(path: str | Path, *, allow_any_callable: bool = False) -> dict[str, Any]:
+    """Read and check a sweep TOML file (see :func:`get_sweep_function` for ``function``).
 
     Returns
     -------
@@ -123,7 +157,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"run: unknown key {bad[0]!r}; allowed: {', '.join(_RUN_KEYS)}")
     return {
         "function": cfg["function"],
-        "func": get_sweep_function(cfg["function"]),
+        "func": get_sweep_function(cfg["function"], allow_any_callable=allow_any_callable),
         "grid": {k: _grid_values(k, v) for k, v in cfg["grid"].items()},
         "seeds": cfg["seeds"],
         "fixed": fixed,
@@ -142,8 +176,8 @@ def _summary_rows(ds: Any, limit: int = 40) -> tuple[list[str], list[list[str]]]
     rows = []
     for i in range(min(limit, stacked_m.sizes["point"])):
         pm, ps = stacked_m.isel(point=i), stacked_s.isel(point=i)
-        row = [f"{pm[d].item():g}" if not isinstance(pm[d].item(), str) else pm[d].item()
-               for d in grid_dims]
+        row = [f"{pm[d].item():g}" if not isinstance(pm[d].item(), str | bool)
+               else str(pm[d].item()) for d in grid_dims]
         for v in scalars:
             m, s = float(pm[v].real), float(ps[v].real)
             row.append(f"{m:.4g} ± {s:.2g}" if math.isfinite(s) else f"{m:.4g}")
@@ -169,17 +203,37 @@ def sweep_command(
                      "current directory)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    allow_any_callable: Annotated[
+        bool, typer.Option("--allow-any-callable",
+                           help="Also run a function that is not a plain Python function with "
+                           "a 'seed' parameter (a builtin, class or other callable).")
+    ] = False,
 ) -> None:
-    from lowrank_rnn._validate import check_int
-    from lowrank_rnn.sweep import run_sweep
+    from lowrank_rnn._io import check_output_dir
+    from lowrank_rnn.sweep import _check_scheduler, _check_workers, run_sweep
 
-    cfg = load_config(config)
-    run = cfg["run"]
-    scheduler = scheduler if scheduler is not None else run.get("scheduler")
-    workers = workers if workers is not None else run.get("workers")
+    if scheduler is not None:
+        _check_scheduler(scheduler)
     if workers is not None:
-        workers = check_int("workers", workers, minimum=0)
+        _check_workers(workers, "--workers")
+    if out is not None:
+        check_output_dir("--out", out)
+    cfg = load_config(config, allow_any_callable=allow_any_callable)
+    run = cfg["run"]
+    if scheduler is None and run.get("scheduler") is not None:
+        scheduler = run["scheduler"]
+        if not isinstance(scheduler, str):
+            raise ValueError(f"run.scheduler={scheduler!r}: expected an address string")
+        _check_scheduler(scheduler)
+    if workers is None and run.get("workers") is not None:
+        workers = _check_workers(run["workers"], "run.workers")
+    if out is None and run.get("store") is not None and not isinstance(run["store"], str):
+        raise ValueError(f"run.store={run['store']!r}: expected a directory path (a string)")
     store = out if out is not None else Path(run.get("store") or f"{Path(config).stem}.sweep")
+    store = Path(store).expanduser().resolve()
+    check_output_dir("--out" if out is not None else "run.store", store)
+    if not as_json:
+        typer.echo(f"store: {store}", err=True)
     ds = run_sweep(cfg["func"], cfg["grid"], cfg["seeds"], fixed=cfg["fixed"], store=store,
                    scheduler=scheduler, workers=workers, progress=True, label=cfg["function"])
     info = {
@@ -199,18 +253,20 @@ def sweep_command(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    # every user string is drawn literally (Text), never parsed as rich markup
     header, rows = _summary_rows(ds)
-    table = Table(title=f"{cfg['function']}: mean ± SD over {ds.sizes['seed']} seed(s)")
+    table = Table(title=Text(f"{cfg['function']}: mean ± SD over {ds.sizes['seed']} seed(s)"))
     for h in header:
-        table.add_column(h, justify="right")
+        table.add_column(Text(h), justify="right")
     for r in rows:
-        table.add_row(*r)
+        table.add_row(*(Text(c) for c in r))
     con = Console()
     con.print(table)
     n_grid = info["points"] // ds.sizes["seed"]
     if len(rows) < n_grid:
-        con.print(f"(first {len(rows)} of {n_grid} grid points shown)")
+        con.print(f"(first {len(rows)} of {n_grid} grid points shown)", markup=False)
     con.print(
         f"{info['points']} points ({info['computed']} computed, {info['reused']} reused) in "
         f"{info['seconds']:.1f} s on {info['runner']}; dataset: {info['dataset']}",

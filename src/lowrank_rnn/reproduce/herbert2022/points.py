@@ -4,6 +4,10 @@ Each takes the grid parameters and a ``seed`` and returns a dict of scalars, the
 :func:`lowrank_rnn.sweep.run_sweep` gathers into an :class:`xarray.Dataset`. They are module-level
 functions so that Dask workers can import them; ``lowrank-rnn sweep`` knows them by the names
 ``gaussian_radius`` and ``rank_one_spectrum``.
+
+Each carries a ``check_point`` validator (the parameters without the seed; see
+:data:`lowrank_rnn.sweep.CHECK_ATTR`), which :func:`lowrank_rnn.sweep.run_sweep` calls on every
+grid point before the first point runs, so a bad value is reported before any work.
 """
 
 from __future__ import annotations
@@ -45,6 +49,21 @@ def gaussian_radius_point(
         "radius": float(np.abs(ev).max()),
         "theory_radius": float(theory_gaussian_radius(g, n_neurons=int(n_neurons), **kw)),
     }
+
+
+def _check_gaussian(n_neurons: int, g: float = 1.0, sparsity: float = 0.0,
+                    c: int = 0) -> None:
+    """Raise ValueError for parameters :func:`gaussian_radius_point` would refuse."""
+    from lowrank_rnn._validate import check_int
+    from lowrank_rnn.theory.spectrum import theory_gaussian_radius
+
+    n = check_int("n_neurons", n_neurons, minimum=1)
+    kw = {"sparsity": sparsity if sparsity else None,
+          "c": check_int("c", c, minimum=0) if c else None}
+    theory_gaussian_radius(g, n_neurons=n, **kw)
+
+
+gaussian_radius_point.check_point = _check_gaussian  # type: ignore[attr-defined]
 
 
 def rank_one_spectrum_point(
@@ -109,3 +128,34 @@ def rank_one_spectrum_point(
     }
 
 
+
+
+def _check_rank_one(n_neurons: int, sigma2: float, sigma_mn: float, sparsity: float = 0.0,
+                    c: int = 0, rescaled: bool = False, g: float = 0.0,
+                    method: str = "auto") -> None:
+    """Raise ValueError for parameters :func:`rank_one_spectrum_point` would refuse."""
+    from lowrank_rnn._validate import check_choice, check_int, check_real
+    from lowrank_rnn.theory.spectrum import (
+        theory_bulk_radius,
+        theory_gaussian_radius,
+        theory_outlier,
+    )
+
+    n = check_int("n_neurons", n_neurons, minimum=1)
+    if not isinstance(rescaled, bool):
+        raise ValueError(f"rescaled={rescaled!r}: expected true or false")
+    kw = {"sparsity": sparsity if sparsity else None,
+          "c": check_int("c", c, minimum=0) if c else None}
+    s2 = check_real("sigma2", sigma2, minimum=0.0)
+    smn = check_real("sigma_mn", sigma_mn)
+    if abs(smn) > s2:
+        raise ValueError(f"sigma_mn={smn}: need |sigma_mn| <= sigma2 = {s2} (a covariance)")
+    if rescaled and kw["sparsity"] is None and kw["c"] is None:
+        raise ValueError("rescaled=True: needs sparsity or c (eq 12 is the sparse rescaled form)")
+    check_choice("method", method, ("auto", "dense", "arpack"))
+    theory_outlier(smn, n_neurons=n, rescaled=rescaled, **kw)
+    theory_bulk_radius(s2, n_neurons=n, rescaled=rescaled, **kw)
+    theory_gaussian_radius(g, n_neurons=n, **kw)
+
+
+rank_one_spectrum_point.check_point = _check_rank_one  # type: ignore[attr-defined]
