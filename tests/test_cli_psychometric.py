@@ -71,11 +71,11 @@ def test_backends_give_the_same_decisions():
 @pytest.mark.parametrize(
     "args, name",
     [
-        (["--sigma-mn", "0.5"], "sigma_mn"),
-        (["--c", "5000"], "c"),
-        (["--repeats", "0"], "repeats"),
-        (["--g", "-1"], "g"),
-        (["--backend", "jax"], "backend"),
+        (["--sigma-mn", "0.5"], "--sigma-mn"),
+        (["--c", "5000"], "--c"),
+        (["--repeats", "0"], "--repeats"),
+        (["--g", "-1"], "--g"),
+        (["--backend", "jax"], "--backend"),
     ],
 )
 def test_bad_input_exits_2_naming_parameter(args, name, capsys):

@@ -48,13 +48,13 @@ def test_spectrum_plot_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("args", "param"),
     [
-        (["--sparsity", "1.5"], "sparsity"),
-        (["--c", "500"], "c"),
-        (["--c", "0"], "c"),
-        (["--sigma-mn", "2.0"], "sigma_mn"),
-        (["--n-neurons", "0"], "n_neurons"),
-        (["--sigma2", "nan"], "sigma2"),
-        (["--plot", "x.txt"], "plot"),
+        (["--sparsity", "1.5"], "--sparsity"),
+        (["--c", "500"], "--c"),
+        (["--c", "0"], "--c"),
+        (["--sigma-mn", "2.0"], "--sigma-mn"),
+        (["--n-neurons", "0"], "--n-neurons"),
+        (["--sigma2", "nan"], "--sigma2"),
+        (["--plot", "x.txt"], "--plot"),
     ],
 )
 def test_spectrum_bad_input_one_line_exit_2(args: list[str], param: str,

@@ -132,7 +132,7 @@ def check_output_dir(name: str, path: str | os.PathLike[str]) -> Path:
     if p.exists():
         if not p.is_dir():
             raise ValueError(f"{name}={str(path)!r}: exists and is not a directory")
-        if not os.access(p, os.W_OK | os.X_OK):
+        if not _can_create_in(p):
             raise ValueError(f"{name}={str(path)!r}: the directory is not writable")
         return p
     _check_parent_writable(name, path, p.parent)
@@ -147,8 +147,18 @@ def _check_parent_writable(name: str, path: Any, parent: Path) -> None:
         anc = anc.parent
     if anc.exists() and not anc.is_dir():
         raise ValueError(f"{name}={str(path)!r}: {str(anc)!r} is a file, not a directory")
-    if not os.access(anc, os.W_OK | os.X_OK):
+    if not _can_create_in(anc):
         raise ValueError(f"{name}={str(path)!r}: cannot write into {str(anc)!r} (not writable)")
+
+
+def _can_create_in(directory: Path) -> bool:
+    """Whether a file can be created in ``directory`` (tried: permission bits do not tell for
+    root, read-only mounts or special file systems)."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return True
+    except OSError:
+        return False
 
 
 def _json_default(obj: Any) -> Any:

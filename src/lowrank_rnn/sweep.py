@@ -99,7 +99,10 @@ WORKER_ENV: dict[str, str] = {
 SWEEP_DIR_ENV = "LOWRANK_RNN_SWEEP_DIR"
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ADDRESS_RE = re.compile(r"^([a-z][a-z0-9+]*://)?[^\s/:]+(:\d+)?$")
+_ADDRESS_RE = re.compile(
+    r"^([a-z][a-z0-9+]*://)?([A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(:\d{1,5})?$"
+)
 
 ProgressLike = bool | Callable[[int, int], None]
 
@@ -508,12 +511,18 @@ def _open_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        _probe_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
         except (OSError, TimeoutError) as err:
             raise ValueError(
                 f"scheduler={scheduler!r}: no Dask scheduler reachable within "
                 f"{CONNECT_TIMEOUT_S:g} s ({type(err).__name__}: {err})"
+            ) from None
+        except Exception as err:  # noqa: BLE001 - something answered, but not a scheduler
+            raise ValueError(
+                f"scheduler={scheduler!r}: what answers there is not a Dask scheduler "
+                f"({type(err).__name__}: {str(err)[:120]})"
             ) from None
         return client, None
     n = workers if workers else (os.cpu_count() or 1)
@@ -527,6 +536,32 @@ def _open_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
         cluster.close()
         raise
     return client, cluster
+
+
+def _probe_scheduler(address: str) -> None:
+    """Open one connection to ``address`` (Dask's handshake, within the connect timeout) and
+    close it, in a private event loop: whatever fails leaves no half-built client behind."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def probe() -> None:
+        comm = await asyncio.wait_for(connect(address, timeout=CONNECT_TIMEOUT_S),
+                                      CONNECT_TIMEOUT_S + 1)
+        await comm.close()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, TimeoutError, asyncio.TimeoutError) as err:
+        raise ValueError(
+            f"scheduler={address!r}: no Dask scheduler reachable within "
+            f"{CONNECT_TIMEOUT_S:g} s ({type(err).__name__}: {err})"
+        ) from None
+    except Exception as err:  # noqa: BLE001 - something answered, but not a scheduler
+        raise ValueError(
+            f"scheduler={address!r}: what answers there is not a Dask scheduler "
+            f"({type(err).__name__}: {str(err)[:120]})"
+        ) from None
 
 
 def _n_threads(client: Any) -> int:

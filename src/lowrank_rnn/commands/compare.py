@@ -48,12 +48,22 @@ def compare_command(
     """
     from rich.console import Console
 
-    from lowrank_rnn._io import write_json_atomic
-    from lowrank_rnn._validate import check_choice, check_int
+    from lowrank_rnn._io import check_output_file, write_json_atomic
+    from lowrank_rnn._validate import check_choice, check_int, check_memory
     from lowrank_rnn.fit.compare import TASKS, compare, summarize
 
     check_choice("task", task, TASKS)
+    check_int("--seed", seed, minimum=0)
     check_int("seeds", seeds, minimum=1)
+    check_int("--n-train", n_train, minimum=1)
+    check_int("--n-test", n_test, minimum=1)
+    check_int("--batch-size", batch_size, minimum=1)
+    # trials of about 200 steps x ~16 float64 channels (inputs, targets, states, gradients)
+    trial_bytes = 200 * 16 * 8.0
+    check_memory("--n-train", n_train, (n_train + n_test) * 2 * trial_bytes,
+                 f"{n_train} training and {n_test} test trials")
+    if out is not None:
+        check_output_file("--out", out)
     check_int("epochs", epochs, minimum=1)
     check_choice("device", device, ("cpu", "cuda", "auto"))
     lrs = tuple(lr) if lr else (3e-3, 1e-2, 3e-2, 1e-1)
@@ -63,6 +73,9 @@ def compare_command(
     if sizes:
         for n in sizes:
             check_int("size", n, minimum=1)
+        # a full-rank BPTT network: weights, gradients and two Adam moments (float32)
+        big = max(sizes)
+        check_memory("--size", big, 4 * 4.0 * big * big, f"a full-rank {big}-neuron BPTT network")
     if save is not None and save.exists() and not save.is_dir():
         raise ValueError(f"--save {save}: exists and is not a folder")
     err = Console(stderr=True)

@@ -123,11 +123,12 @@ def embed_command(
     moving-unstable, no-fixed-point. trajectory_error is the largest |z_network - z_target| over
     the target's starts and t in [0, two periods] (or [0, 10]).
     """
-    from lowrank_rnn._validate import check_choice, check_int, check_real
+    from lowrank_rnn._validate import check_choice, check_int, check_memory, check_real
     from lowrank_rnn.fit.targets import fitting_set, get_ode, network_trajectory_error
 
     t0 = time.perf_counter()
     check_choice("--method", method, METHODS)
+    check_int("--seed", seed, minimum=0)
     target = get_ode(ode)
     neurons = check_int("neurons", neurons, minimum=1)
     if rank is None:
@@ -152,6 +153,20 @@ def embed_command(
     check_real("dt", dt, minimum=0.0, min_inclusive=False)
     if save is not None and save.is_dir():
         raise ValueError(f"--save {save}: is a directory; give a file name")
+    n_steps = target.t_end / dt
+    if n_steps < 10:
+        raise ValueError(
+            f"--dt={dt}: the network check integrates t in [0, {target.t_end:g}] and needs at "
+            f"least 10 Euler steps; use --dt <= {target.t_end / 10:g}"
+        )
+    if n_steps * neurons * len(target.starts) > 5e11:
+        raise ValueError(
+            f"--dt={dt}: {n_steps:.3g} Euler steps of {neurons} neurons x "
+            f"{len(target.starts)} starts would take hours; use a larger --dt"
+        )
+    # the design matrix (points x neurons), LAPACK's copy and work space
+    check_memory("--points", points, 3 * 8.0 * points * max(neurons, rank + 1),
+                 f"the {points} x {neurons} least-squares design")
     data = fitting_set(target, inputs, n_points=points)
     extra: dict = {}
 

@@ -51,13 +51,14 @@ def psychometric_command(
     """
     from rich.progress import Progress
 
-    from lowrank_rnn._validate import check_choice, check_int, check_real
+    from lowrank_rnn._validate import check_choice, check_int, check_memory, check_real
     from lowrank_rnn.analysis import psychometric_curve
     from lowrank_rnn.simulate import BACKENDS, simulate
-    from lowrank_rnn.tasks.evidence import evidence_network, evidence_trials
+    from lowrank_rnn.tasks.evidence import DEFAULT_DT, DEFAULT_T, evidence_network, evidence_trials
     from lowrank_rnn.theory.spectrum import measure_spectrum, theory_bulk_radius_profile
 
     t0 = time.perf_counter()
+    check_int("--seed", seed, minimum=0)
     n = check_int("n_neurons", n_neurons, minimum=4)
     c = check_int("c", c, minimum=1, maximum=n)
     k = check_int("strengths", strengths, minimum=2)
@@ -68,6 +69,12 @@ def psychometric_command(
     check_real("sigma2", sigma2, minimum=0.0)
     if not 0 <= sigma_mn <= sigma2:
         raise ValueError(f"sigma_mn={sigma_mn}: must be in [0, sigma2 = {sigma2}]")
+    n_trials = k * r
+    n_steps = round(DEFAULT_T / DEFAULT_DT) + 1
+    # all trials' inputs and readouts (float64), the network (CSR, or dense with --g)
+    need = 8.0 * n_trials * n_steps * 3 + 12.0 * n * (n if g is not None else c)
+    check_memory("--repeats", repeats, need,
+                 f"{n_trials} trials x {n_steps} steps and a {n}-neuron network")
     dense = g is not None
     if network is not None:
         if save_network is not None:

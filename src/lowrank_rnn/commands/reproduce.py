@@ -49,8 +49,9 @@ def reproduce_command(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from lowrank_rnn._validate import check_int
-    from lowrank_rnn.reproduce import reproduce, validate_papers
+    from lowrank_rnn.reproduce import check_out_dir, reproduce, validate_papers
     from lowrank_rnn.reproduce._core import PROCEDURES, Settings
+    from lowrank_rnn.sweep import _check_scheduler, _check_workers, _open_client
 
     if procedure not in PROCEDURES:
         raise ValueError(f"--procedure {procedure!r}: allowed: {', '.join(PROCEDURES)}")
@@ -58,6 +59,13 @@ def reproduce_command(
     check_int("seed", seed, minimum=0)
     if workers is not None:
         check_int("workers", workers, minimum=1)
+        _check_workers(workers, "--workers")
+    check_out_dir(out, "--out")  # before any figure: a bad --out fails now, not after minutes
+    if scheduler is not None:
+        _check_scheduler(scheduler)
+        if not quick:  # the sweeps use it: connect now (with a timeout), not per figure
+            client, _ = _open_client(scheduler, None)
+            client.close()
     settings = Settings(quick=quick, seed=seed, scheduler=scheduler, workers=workers,
                         procedure=procedure)
     err = Console(stderr=True)

@@ -54,6 +54,8 @@ def spectrum_command(
     ] = None,
 ) -> None:
     """Measure outlier and bulk radius of a (sparse) rank-one network against theory."""
+    from lowrank_rnn._io import check_output_file
+    from lowrank_rnn._validate import check_choice, check_int, check_memory
     from lowrank_rnn.connectivity import rank_one_network
     from lowrank_rnn.theory.spectrum import (
         measure_spectrum,
@@ -65,6 +67,10 @@ def spectrum_command(
 
     t0 = time.perf_counter()
     # validation before any work (the builders validate too; this keeps errors first)
+    check_int("--seed", seed, minimum=0)
+    check_choice("--method", method, ("auto", "dense", "arpack"))
+    if plot is not None:
+        check_output_file("--plot", plot, suffixes=(".png", ".pdf", ".svg"))
     net = None
     if network is not None:
         if n_neurons is not None:
@@ -76,6 +82,7 @@ def spectrum_command(
     elif n_neurons is None or sigma2 is None or sigma_mn is None:
         raise ValueError("--n-neurons, --sigma2 and --sigma-mn: all three are needed to draw a "
                          "network (or give --network FILE)")
+    n_neurons = check_int("--n-neurons", n_neurons, minimum=1)
     th_out = th_bulk = None
     if sigma2 is not None and sigma_mn is not None:
         kw = {"sparsity": sparsity, "c": c, "n_neurons": n_neurons}
@@ -86,8 +93,9 @@ def spectrum_command(
         )
     elif sigma2 is not None or sigma_mn is not None:
         raise ValueError("--sigma2/--sigma-mn: give both for the theory, or neither")
-    if plot is not None and plot.suffix.lower() not in (".png", ".pdf", ".svg"):
-        raise ValueError(f"plot={str(plot)!r}: the file name must end in .png, .pdf or .svg")
+    need, what = _memory_estimate(n_neurons, sparsity, c, g, method)
+    if network is None:  # a loaded network is already in memory; its eigenproblem may not be
+        check_memory("--n-neurons", n_neurons, need, what)
     if net is None:
         net = rank_one_network(
             n_neurons, sigma2, sigma_mn, sparsity=sparsity, c=c, rescaled=rescaled, g=g,
@@ -154,6 +162,25 @@ def _load_network(path: Path) -> Any:
             return candidate
     raise ValueError(f"--network {path}: holds a {type(obj).__name__}, not a LowRankRNN (or a "
                      "fitted model with one)")
+def _memory_estimate(n: int, sparsity: float | None, c: int | None, g: float,
+                     method: str) -> tuple[float, str]:
+    """Bytes the network and its eigenvalue problem need, and what they are for."""
+    from lowrank_rnn.theory.spectrum import DENSE_SPECTRUM_LIMIT
+
+    n = float(n)
+    dense = method == "dense" or (method == "auto" and n <= DENSE_SPECTRUM_LIMIT)
+    if dense:  # the matrix, LAPACK's copy and work space, the complex eigenvalues
+        return 3 * 8 * n * n + 16 * n, f"the dense {int(n)} x {int(n)} eigenvalue problem"
+    if c is not None:
+        nnz = n * c
+    elif sparsity is not None:
+        nnz = n * n * (1.0 - sparsity)
+    else:
+        nnz = 0.0
+    need = 24 * nnz + 8 * 40 * n  # CSR (values, indices, the low-rank values) + Krylov basis
+    if g and sparsity is None and c is None:
+        need += 8 * n * n  # a dense Gaussian part
+    return need, f"a {int(n)}-neuron network and its ARPACK eigenvalues"
 
 
 def register(app: typer.Typer) -> None:

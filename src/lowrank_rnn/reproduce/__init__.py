@@ -16,15 +16,67 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import platform
+import shutil
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from lowrank_rnn.reproduce._core import FigureResult, Paper, Settings, run_figure
 
-__all__ = ["PAPERS", "load_paper", "validate_papers", "reproduce", "Reproduction"]
+__all__ = [
+    "PAPERS",
+    "MANIFEST",
+    "check_out_dir",
+    "load_paper",
+    "validate_papers",
+    "reproduce",
+    "Reproduction",
+]
+
+#: File in a reproduce output directory that lists the run's outputs (it marks the directory
+#: as a reproduce run's, which a later run may replace whole).
+MANIFEST = ".reproduce.json"
+
+
+def _is_run_output(entry: Path) -> bool:
+    return entry.is_file() and (
+        entry.name in ("report.html", "checks.json", MANIFEST) or entry.suffix == ".png"
+    )
+
+
+def check_out_dir(out_dir: str | Path, name: str = "out_dir") -> Path:
+    """Check, before any figure runs, that ``out_dir`` can receive a reproduction.
+
+    It must be new, empty, or hold only a previous run's outputs (``report.html``,
+    ``checks.json``, PNGs): the run is staged beside it and swapped in whole, so the old
+    directory is replaced. Its parent must be writable (the staging directory lives there).
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the path: an existing file, an unwritable location, or a directory
+        holding anything else (which a swap would delete).
+    """
+    from lowrank_rnn._io import check_output_dir
+
+    out = Path(out_dir)
+    check_output_dir(name, out)
+    parent = out.absolute().parent
+    if parent.exists():  # the staging directory and the swap need the parent writable
+        check_output_dir(name, parent)
+    if out.is_dir():
+        foreign = sorted(e.name for e in out.iterdir() if not _is_run_output(e))
+        if foreign:
+            raise ValueError(
+                f"{name}={str(out_dir)!r}: holds {foreign[0]!r}, which is not an output of "
+                "reproduce; a run replaces its directory whole, so give a new or empty "
+                "directory or a previous run's"
+            )
+    return out
 
 #: Paper key -> module that defines ``PAPER``.
 PAPERS: dict[str, str] = {
@@ -113,16 +165,63 @@ def reproduce(
 ) -> Reproduction:
     """Run every figure of the given papers, draw them into ``out_dir`` and write the report.
 
-    Writes ``out_dir/report.html``, ``out_dir/checks.json`` and one PNG per figure, each
-    atomically. ``on_figure(paper, figure, index, total)`` is called before each figure
-    (for progress display).
-    """
-    from lowrank_rnn.reproduce.report import write_report
+    Writes ``out_dir/report.html``, ``out_dir/checks.json`` and one PNG per figure.
+    ``on_figure(paper, figure, index, total)`` is called before each figure (for progress
+    display).
 
+    The run's outputs appear together or not at all: they are written to a staging directory
+    beside ``out_dir``, and only when the report is complete is it swapped in for ``out_dir``
+    (a previous run there is replaced whole; see :func:`check_out_dir`). An interrupted run
+    leaves ``out_dir`` as it was, and the report embeds only its own run's figures.
+    """
     keys = validate_papers(papers)
     settings = settings or Settings()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    final = check_out_dir(out_dir)
+    final.absolute().parent.mkdir(parents=True, exist_ok=True)
+    stage = final.absolute().parent / f".{final.name}.staging-{uuid.uuid4().hex[:8]}"
+    stage.mkdir()
+    try:
+        rep = _reproduce_into(keys, stage, settings, on_figure)
+        _swap_in(stage, final.absolute())
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return rep
+
+
+def _swap_in(stage: Path, final: Path) -> None:
+    """Put the finished run ``stage`` at ``final``, replacing a previous run there.
+
+    Two renames under an exclusive lock on the parent directory (so two runs finishing at
+    once do not interleave); the old run is deleted afterwards.
+    """
+    from lowrank_rnn._io import fsync_path, write_json_atomic
+
+    names = sorted(p.name for p in stage.iterdir())
+    write_json_atomic(stage / MANIFEST, {"files": names})
+    parent = final.parent
+    old = parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+    fd = os.open(parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except (ImportError, OSError):  # pragma: no cover - no POSIX locks: swap unlocked
+            pass
+        if final.exists():
+            check_out_dir(final)  # still only a run's outputs (nothing appeared meanwhile)
+            os.rename(final, old)
+        os.rename(stage, final)
+        fsync_path(parent)
+    finally:
+        os.close(fd)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _reproduce_into(keys: list[str], out: Path, settings: Settings,
+                    on_figure: Callable[[str, str, int, int], None] | None) -> Reproduction:
+    from lowrank_rnn.reproduce.report import write_report
+
     loaded = [load_paper(k) for k in keys]
     total = sum(len(p.figures) for p in loaded)
     t0 = time.perf_counter()

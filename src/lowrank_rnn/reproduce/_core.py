@@ -302,7 +302,9 @@ def finish_figure(fig: Any, path: Path, *, dpi: int = 100) -> None:
 def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path) -> FigureResult:
     """Compute a figure, draw it to ``out_dir/<paper>_<figure>.png`` and return the result.
 
-    An exception inside the figure is recorded as a failed check (the report still gets written).
+    An exception inside the figure is recorded as a failed check (the report still gets written),
+    except an :class:`OSError` while writing the image (a full disk, a vanished directory): that
+    is a fault of the machine, not a failed scientific check, and is raised.
     A figure whose ``requires`` are not installed is not computed: its result has no checks and
     ``skipped`` says what to install.
     """
@@ -324,6 +326,14 @@ def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path
             paper.key, spec.name, spec.title, slug, list(fd.checks.rows), dict(fd.params),
             time.perf_counter() - t0, quick_note=spec.quick_note,
         )
+    except OSError as err:
+        if err.errno is not None:  # an I/O error of the machine: not a failed check
+            raise
+        msg = f"{type(err).__name__}: {err}"
+        row = Check(paper.key, spec.name, "figure computed without error", msg, "no error", None,
+                    False)
+        return FigureResult(paper.key, spec.name, spec.title, None, [row], {},
+                            time.perf_counter() - t0, error=msg)
     except Exception as err:  # noqa: BLE001 - recorded in the report as a failure
         msg = f"{type(err).__name__}: {err}"
         row = Check(paper.key, spec.name, "figure computed without error", msg, None, None,
