@@ -96,11 +96,17 @@ def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
     return value
 
 
-def check_finite(name: str, array: Any) -> np.ndarray:
-    """Return ``array`` as a float ndarray, raising if any entry is NaN or infinite."""
+def check_finite(name: str, array: Any, *, allow_complex: bool = True) -> np.ndarray:
+    """Return ``array`` as a numeric ndarray, raising if any entry is NaN or infinite.
+
+    ``allow_complex=False`` refuses a complex array (instead of its imaginary part being cut
+    off silently by a later cast to float).
+    """
     arr = np.asarray(array)
     if not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if not allow_complex and np.iscomplexobj(arr):
+        raise ValueError(f"{name}: expected a real array, got dtype {arr.dtype}")
     if not np.all(np.isfinite(arr)):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name}: contains {n_bad} non-finite value(s); all must be finite")
@@ -108,10 +114,15 @@ def check_finite(name: str, array: Any) -> np.ndarray:
 
 
 def check_array(
-    name: str, array: Any, *, ndim: int | None = None, shape: tuple[int | None, ...] | None = None
+    name: str,
+    array: Any,
+    *,
+    ndim: int | None = None,
+    shape: tuple[int | None, ...] | None = None,
+    allow_complex: bool = True,
 ) -> np.ndarray:
     """Check a finite numeric array's dimensionality and shape (``None`` = any size)."""
-    arr = check_finite(name, array)
+    arr = check_finite(name, array, allow_complex=allow_complex)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-d array, got shape {arr.shape}")
     if shape is not None:

@@ -56,6 +56,10 @@ for _name in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     args = list(sys.argv[1:] if argv is None else argv)
+    import warnings
+
+    previous = warnings.showwarning
+    warnings.showwarning = _show_warning
     try:
         rv = app(args=args, standalone_mode=False)
     except KeyboardInterrupt:
@@ -79,7 +83,14 @@ def main(argv: list[str] | None = None) -> None:
                      f"({_one_line(str(err))}); every finished point is stored: "
                      "rerun the same command to resume")
         raise
+    finally:
+        warnings.showwarning = previous
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """A library warning on the command line: one line, ``Warning: ...``, on stderr."""
+    print(f"Warning: {_one_line(str(message))}", file=sys.stderr if file is None else file)
 
 
 def _one_line(text: str) -> str:

@@ -34,15 +34,23 @@ __all__ = ["LowRankRNN", "DENSE_LIMIT"]
 DENSE_LIMIT = 20_000
 
 
+def _read_only(arr: np.ndarray) -> np.ndarray:
+    """A read-only view of ``arr``: the network caches products of its arrays, so writing into
+    them (``net.M[:] = 0``) would leave those stale. Use :meth:`LowRankRNN.replace` instead."""
+    view = arr.view()
+    view.setflags(write=False)
+    return view
+
+
 def _as_2d(name: str, value: Any, n: int | None) -> np.ndarray:
-    arr = check_array(name, value)
+    arr = check_array(name, value, allow_complex=False)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
         raise ValueError(f"{name}: expected shape (n_neurons, k), got {arr.shape}")
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name}: expected {n} rows (one per neuron), got shape {arr.shape}")
-    return np.asarray(arr, dtype=float)
+    return _read_only(np.asarray(arr, dtype=float))
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,7 +71,12 @@ class LowRankRNN(Storable):
         Additive random connectivity (e.g. g * chi of Herbert & Ostojic eq 2), already masked if
         it is sparse.
     mask : scipy.sparse matrix, shape (n_neurons, n_neurons), optional
-        Binary mask X applied to the low-rank part (Herbert & Ostojic eq 12). Stored as CSR.
+        Binary mask X applied to the low-rank part (Herbert & Ostojic eq 12). Stored as CSR,
+        explicit zeros removed (a stored 0 is no connection); other values than 0 and 1 are
+        refused.
+
+    The arrays are stored read-only (products of them are cached); change a network with
+    :meth:`replace`.
     scale : float
         Scale of the low-rank part: ``1/N`` for eq 3, ``1`` for the rescaled eq 12 and for
         "A new look" (where the scale sits in N).
@@ -104,19 +117,27 @@ class LowRankRNN(Storable):
         if self.random is not None:
             if sp.issparse(self.random):
                 rnd = sp.csr_array(self.random)
+                if np.iscomplexobj(rnd.data):
+                    raise ValueError(f"random: expected a real matrix, got dtype {rnd.dtype}")
                 if not np.all(np.isfinite(rnd.data)):
                     raise ValueError("random: contains non-finite values")
             else:
-                rnd = check_array("random", self.random, ndim=2)
+                rnd = _read_only(np.asarray(
+                    check_array("random", self.random, ndim=2, allow_complex=False), dtype=float))
             if rnd.shape != (n, n):
                 raise ValueError(f"random: expected shape ({n}, {n}), got {rnd.shape}")
             object.__setattr__(self, "random", rnd)
         if self.mask is not None:
             if not sp.issparse(self.mask):
                 raise ValueError("mask: expected a scipy.sparse matrix (it is never densified)")
-            mask = sp.csr_array(self.mask)
+            mask = sp.csr_array(self.mask, copy=True)
             if mask.shape != (n, n):
                 raise ValueError(f"mask: expected shape ({n}, {n}), got {mask.shape}")
+            mask.eliminate_zeros()  # an explicit zero is no connection
+            if mask.nnz and not np.all(mask.data == 1):
+                raise ValueError(
+                    "mask: must be binary (0 or 1); use random= for weighted connectivity"
+                )
             object.__setattr__(self, "mask", mask)
         object.__setattr__(self, "scale", check_real("scale", self.scale))
         object.__setattr__(self, "readout_scale", check_real("readout_scale", self.readout_scale))

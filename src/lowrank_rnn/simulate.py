@@ -30,6 +30,7 @@ loop runs on the GPU.
 
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -153,7 +154,14 @@ def _prepare(
         raise ValueError("give n_steps or t_span, not both")
     if n_steps is None and t_span is not None:
         t_span = check_real("t_span", t_span, minimum=0.0, min_inclusive=False)
-        n_steps = int(round(t_span / dt))
+        steps = t_span / dt
+        if not steps < 2**62:
+            raise ValueError(f"t_span={t_span}: t_span / dt = {steps:.3g} steps is too many")
+        n_steps = int(round(steps))
+        if n_steps < 1:
+            raise ValueError(
+                f"t_span={t_span}: shorter than half a step dt={dt}; give t_span >= dt"
+            )
     if n_steps is None:
         if inputs is None:
             raise ValueError("n_steps: give n_steps, t_span or inputs (whose time axis sets it)")
@@ -165,7 +173,10 @@ def _prepare(
     if inputs is not None:
         sizes["inputs"] = inputs.shape[0]
     if x0 is not None:
-        x0 = np.asarray(x0, dtype=float)
+        x0 = np.asarray(x0)
+        if not np.issubdtype(x0.dtype, np.number) or np.iscomplexobj(x0):
+            raise ValueError(f"x0: expected a real numeric array, got dtype {x0.dtype}")
+        x0 = x0.astype(float)
         if x0.ndim not in (1, 2) or x0.shape[-1] != n:
             raise ValueError(f"x0: expected shape (N,) or (batch, N) with N = {n}, got {x0.shape}")
         if not np.all(np.isfinite(x0)):
@@ -302,7 +313,16 @@ def simulate(
     """
     if isinstance(net, FixedDegreeRankOne):
         net = net.to_network()
+    if not isinstance(net, LowRankRNN):
+        raise ValueError(
+            f"net: expected a LowRankRNN or FixedDegreeRankOne, got {type(net).__name__}"
+        )
     check_choice("backend", backend, BACKENDS)
+    if device is not None and (not isinstance(device, str)
+                               or not _DEVICE_RE.match(device)):
+        raise ValueError(
+            f"device={device!r}: expected 'cpu', 'cuda', 'cuda:<index>' or 'mps'"
+        )
     try:
         dtype = np.dtype(dtype)
     except TypeError as err:
@@ -314,6 +334,7 @@ def simulate(
         net, inputs, x0, dt, n_steps, t_span, batch, noise, save_every
     )
     proj = _check_projection("project_on", project_on, net.n_neurons)
+    _check_trajectory_memory(net, x.shape[0], n_steps, save_every, dtype, keep_x, proj)
     rng = as_rng(rng)
     backend = _resolve_backend(backend, net, device)
     kind = operator_kind(net)
@@ -346,7 +367,39 @@ def simulate(
     )
     n_saved = n_steps // save_every + 1
     t = np.arange(n_saved) * (dt * save_every)
+    _warn_if_diverged(net, dt, xs, z, kappa, latent)
     return Trajectory(t=t, x=xs, z=z, kappa=kappa, latent=latent)
+
+
+_DEVICE_RE = re.compile(r"^(cpu|cuda|mps)(:\d+)?$")
+
+
+def _check_trajectory_memory(net: LowRankRNN, batch: int, n_steps: int, save_every: int,
+                             dtype: np.dtype, keep_x: bool, proj: np.ndarray | None) -> None:
+    """Refuse, before anything is allocated, outputs that cannot fit this machine's memory."""
+    from lowrank_rnn._validate import check_memory
+
+    n_saved = n_steps // save_every + 1
+    width = (net.n_neurons if keep_x else 0) + net.d_out + net.rank
+    width += 0 if proj is None else proj.shape[1]
+    per_step = batch * width * dtype.itemsize
+    check_memory("n_steps", n_steps, float(n_saved) * per_step + 4.0 * batch * net.n_neurons * 8,
+                 f"{n_saved} saved steps of {batch} trial(s) x {width} values")
+
+
+def _warn_if_diverged(net: LowRankRNN, dt: float, *arrays: np.ndarray | None) -> None:
+    """Warn when the Euler integration ran off to inf/NaN (a step too large, or an unstable
+    linear network): the trajectory is returned, but its values are meaningless."""
+    for arr in arrays:
+        if arr is not None and arr.size and not np.all(np.isfinite(arr[:, -1])):
+            warnings.warn(
+                f"simulate: the trajectory diverged to non-finite values (dt={dt:g} is "
+                f"{dt / net.tau:.3g} tau; the Euler step is unstable for dt > 2 tau, and "
+                "accurate only for dt much smaller than tau)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
 
 
 #: Bytes of the (N, chunk) activity block the CSR product streams over: trials are advanced in

@@ -462,6 +462,35 @@ def check_spreads(est: Any) -> None:
             check_real(name, val, minimum=0.0, min_inclusive=False)
 
 
+#: Condition number of the design above which :meth:`ODEEmbedding.fit` warns.
+ILL_CONDITIONED = 1e8
+
+
+def _warn_ill_conditioned(sinfo: dict, ridge: float, n: int) -> None:
+    """Warn, saying what was done, when the regression's design is ill-conditioned."""
+    import warnings
+
+    cond = float(sinfo["condition_number"])
+    how = sinfo["solver"]
+    if how == "cholesky+jitter":
+        done = (f"a jitter of {sinfo['jitter']:.3g} was added to the diagonal of the normal "
+                "equations (an implicit ridge penalty)")
+    elif how == "eigh":
+        done = (f"the minimum-norm solution in the top {sinfo['rank']} of {n} eigen-directions "
+                "was taken")
+    elif how == "lstsq":
+        done = f"the minimum-norm least-squares solution (numerical rank {sinfo['rank']}) was taken"
+    else:
+        done = "it was solved as it is"
+    if how == "cholesky+jitter" or not cond < ILL_CONDITIONED:
+        warnings.warn(
+            f"ODEEmbedding.fit: the design is ill-conditioned (condition number {cond:.3g}, "
+            f"ridge={ridge:g}); {done}. Pass ridge > 0 to choose the regularisation yourself.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def _as_points(name: str, value: Any, last: int) -> tuple[np.ndarray, tuple[int, ...]]:
     """Flatten ``(n,)``, ``(n, last)`` or ``(batch, time, last)`` to ``(n_points, last)``."""
     arr = check_array(name, value).astype(float, copy=False)
@@ -697,9 +726,22 @@ class ODEEmbedding(Storable):
                 f"points: {n_eff} fitting points for n_neurons={n} basis functions leaves the "
                 "regression underdetermined; give at least as many points or a ridge > 0"
             )
+        if ridge == 0.0:
+            used = Z if w is None else Z[w > 0]
+            if V is not None:
+                used = np.hstack([used, V if w is None else V[w > 0]])
+            n_distinct = int(np.unique(used, axis=0).shape[0])
+            if n_distinct < n:
+                raise ValueError(
+                    f"points: only {n_distinct} distinct fitting points (of {n_eff}) for "
+                    f"n_neurons={n} basis functions leaves the regression underdetermined; "
+                    "give more distinct points or a ridge > 0"
+                )
         # --- targets
         if g is not None:
             G = g(Z, V) if self._needs_v else g(Z)
+            if np.iscomplexobj(G):
+                raise ValueError("g: returned complex values; the vector field must be real")
             G = np.asarray(G, dtype=float) if np.ndim(G) else np.asarray(G)
             if G.ndim == 1 and r == 1 and G.shape[0] == n_pts:
                 G = G[:, None]
@@ -745,6 +787,7 @@ class ODEEmbedding(Storable):
         else:
             Phi, Gram, rhs = _design_and_gram(Z, M, I, V, self.phi, Y, w)
             N, sinfo = _solve_normal(Gram, rhs, ridge, self.solver)
+        _warn_ill_conditioned(sinfo, ridge, n)
         resid = Phi @ N - Y
         info = {
             "train_mse": float(np.mean(resid**2)),
