@@ -500,8 +500,10 @@ def _progress(progress: ProgressLike, total: int, done: int,
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
         _Rate(""), TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
     )
-    with bar:
-        task = bar.add_task(label, total=total, completed=done)
+    from rich.markup import escape
+
+    with bar:  # the label holds user strings (a path, a function name): never markup
+        task = bar.add_task(escape(label), total=total, completed=done)
         yield lambda n=1: bar.advance(task, n)
 
 
@@ -648,6 +650,13 @@ def run_sweep(
     >>> ds["radius"].dims
     ('sparsity', 'seed')
     """
+    if isinstance(grid, Mapping):  # count from the sizes before looking at any value
+        sizes = [len(v) for v in grid.values() if isinstance(v, Sequence | np.ndarray)]
+        if sizes and math.prod(sizes) > MAX_POINTS:
+            raise ValueError(
+                f"grid: {' x '.join(map(str, sizes))} = {math.prod(sizes):.3g} grid points; at "
+                f"most {MAX_POINTS:,} points per sweep; split the sweep"
+            )
     grid_ = _check_grid(grid)
     seeds_ = _check_seeds(seeds)
     fixed_ = {}

@@ -72,7 +72,7 @@ def compare_command(
             raise ValueError(f"lr={value}: must be > 0")
     if sizes:
         for n in sizes:
-            check_int("size", n, minimum=1)
+            check_int("--size", n, minimum=1)
         # a full-rank BPTT network: weights, gradients and two Adam moments (float32)
         big = max(sizes)
         check_memory("--size", big, 4 * 4.0 * big * big, f"a full-rank {big}-neuron BPTT network")

@@ -64,7 +64,9 @@ def _grid_values(name: str, spec: Any) -> list[Any]:
 
         from lowrank_rnn._validate import check_int, check_real
 
-        num = check_int(f"grid.{name}.num", spec["num"], minimum=0)
+        from lowrank_rnn.sweep import MAX_POINTS
+
+        num = check_int(f"grid.{name}.num", spec["num"], minimum=0, maximum=MAX_POINTS)
         start = check_real(f"grid.{name}.start", spec["start"])
         stop = check_real(f"grid.{name}.stop", spec["stop"])
         return [float(round(v, 12)) for v in np.linspace(start, stop, num)]
@@ -155,6 +157,7 @@ def load_config(path: str | Path, *, allow_any_callable: bool = False) -> dict[s
     if not isinstance(run, dict) or set(run) - set(_RUN_KEYS):
         bad = sorted(set(run) - set(_RUN_KEYS)) if isinstance(run, dict) else [run]
         raise ValueError(f"run: unknown key {bad[0]!r}; allowed: {', '.join(_RUN_KEYS)}")
+    _check_size(cfg["grid"], cfg["seeds"])
     return {
         "function": cfg["function"],
         "func": get_sweep_function(cfg["function"], allow_any_callable=allow_any_callable),
@@ -163,6 +166,29 @@ def load_config(path: str | Path, *, allow_any_callable: bool = False) -> dict[s
         "fixed": fixed,
         "run": run,
     }
+
+
+def _check_size(grid: dict[str, Any], seeds: Any) -> None:
+    """Refuse a sweep of more than MAX_POINTS points from the sizes alone (no values built)."""
+    from lowrank_rnn.sweep import MAX_POINTS
+
+    n = seeds if isinstance(seeds, int) and not isinstance(seeds, bool) else (
+        len(seeds) if isinstance(seeds, list) else 1)
+    sizes = []
+    for name, spec in grid.items():
+        if isinstance(spec, dict) and isinstance(spec.get("num"), int):
+            k = spec["num"]
+        elif isinstance(spec, list):
+            k = len(spec)
+        else:
+            continue  # malformed: reported by _grid_values
+        sizes.append(f"{name}: {k}")
+        n *= max(k, 0)
+    if n > MAX_POINTS:
+        raise ValueError(
+            f"grid: {', '.join(sizes)} x {seeds!r} seeds = {n:.3g} points; at most "
+            f"{MAX_POINTS:,} points per sweep; split the sweep"
+        )
 
 
 def _summary_rows(ds: Any, limit: int = 40) -> tuple[list[str], list[list[str]]]:
@@ -232,10 +258,9 @@ def sweep_command(
     store = out if out is not None else Path(run.get("store") or f"{Path(config).stem}.sweep")
     store = Path(store).expanduser().resolve()
     check_output_dir("--out" if out is not None else "run.store", store)
-    if not as_json:
-        typer.echo(f"store: {store}", err=True)
     ds = run_sweep(cfg["func"], cfg["grid"], cfg["seeds"], fixed=cfg["fixed"], store=store,
-                   scheduler=scheduler, workers=workers, progress=True, label=cfg["function"])
+                   scheduler=scheduler, workers=workers, progress=True,
+                   label=f"{cfg['function']} into {store}")
     info = {
         "store": str(store),
         "dataset": str(Path(store) / "dataset.zarr"),
