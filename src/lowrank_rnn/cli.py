@@ -79,9 +79,12 @@ def main(argv: list[str] | None = None) -> None:
             print("Aborted.", file=sys.stderr)
             sys.exit(130)
         if type(err).__name__ == "KilledWorker":
-            _fail(1, "a Dask worker died repeatedly while running a point "
-                     f"({_one_line(str(err))}); every finished point is stored: "
-                     "rerun the same command to resume")
+            try:
+                detail = _one_line(str(err))[:200]
+            except Exception:  # noqa: BLE001 - a message that cannot be formatted
+                detail = "KilledWorker"
+            _fail(1, f"a Dask worker died repeatedly while running a point ({detail}); every "
+                     "finished point is stored: rerun the same command to resume")
         raise
     finally:
         warnings.showwarning = previous

@@ -504,7 +504,11 @@ def _progress(progress: ProgressLike, total: int, done: int,
 
     with bar:  # the label holds user strings (a path, a function name): never markup
         task = bar.add_task(escape(label), total=total, completed=done)
-        yield lambda n=1: bar.advance(task, n)
+        try:
+            yield lambda n=1: bar.advance(task, n)
+        except BaseException:  # the error's one line is all that should remain on stderr
+            bar.remove_task(task)
+            raise
 
 
 # --------------------------------------------------------------------------- dask

@@ -78,7 +78,11 @@ def reproduce_command(
         def on_figure(paper: str, figure: str, i: int, total: int) -> None:
             progress.update(task, description=f"{paper} {figure}", completed=i, total=total)
 
-        rep = reproduce(keys, out, settings, on_figure=on_figure)
+        try:
+            rep = reproduce(keys, out, settings, on_figure=on_figure)
+        except BaseException:  # the error's one line is all that should remain on stderr
+            progress.remove_task(task)
+            raise
         progress.update(task, completed=len(rep.figures), description="done")
     rows = rep.checks
     if as_json:

@@ -63,7 +63,6 @@ def _grid_values(name: str, spec: Any) -> list[Any]:
         import numpy as np
 
         from lowrank_rnn._validate import check_int, check_real
-
         from lowrank_rnn.sweep import MAX_POINTS
 
         num = check_int(f"grid.{name}.num", spec["num"], minimum=0, maximum=MAX_POINTS)
