@@ -96,7 +96,7 @@ def test_ctrl_c_to_the_process_group_exits_fast_and_keeps_points(tmp_path: Path)
             meta = json.loads(str(z["meta"]))
             assert float(z["out_y"]) == expected_y(meta["params"]["a"], meta["seed"])
     ds = run_sweep(faults_points.slow_point, {"a": [float(i) for i in range(16)]}, 2,
-                   fixed={"delay": 0.3}, store=tmp_path / "fresh", workers=0, progress=False)
+                   fixed={"delay": 0.0}, workers=0, progress=False)  # the reference
     again = run_sweep(faults_points.slow_point, {"a": [float(i) for i in range(16)]}, 2,
                       store=store, workers=0, progress=False)
     assert again.attrs["points_reused"] == len(kept)

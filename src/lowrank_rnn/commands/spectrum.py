@@ -69,6 +69,8 @@ def spectrum_command(
     # validation before any work (the builders validate too; this keeps errors first)
     check_int("--seed", seed, minimum=0)
     check_choice("--method", method, ("auto", "dense", "arpack"))
+    if sparsity is not None and c is not None:
+        raise ValueError(f"--sparsity={sparsity}, --c={c}: give one of them, not both")
     if plot is not None:
         check_output_file("--plot", plot, suffixes=(".png", ".pdf", ".svg"))
     net = None
@@ -82,7 +84,7 @@ def spectrum_command(
     elif n_neurons is None or sigma2 is None or sigma_mn is None:
         raise ValueError("--n-neurons, --sigma2 and --sigma-mn: all three are needed to draw a "
                          "network (or give --network FILE)")
-    n_neurons = check_int("--n-neurons", n_neurons, minimum=1)
+    n_neurons = check_int("--n-neurons", n_neurons, minimum=2)  # an outlier and a bulk
     th_out = th_bulk = None
     if sigma2 is not None and sigma_mn is not None:
         kw = {"sparsity": sparsity, "c": c, "n_neurons": n_neurons}
@@ -94,8 +96,7 @@ def spectrum_command(
     elif sigma2 is not None or sigma_mn is not None:
         raise ValueError("--sigma2/--sigma-mn: give both for the theory, or neither")
     need, what = _memory_estimate(n_neurons, sparsity, c, g, method)
-    if network is None:  # a loaded network is already in memory; its eigenproblem may not be
-        check_memory("--n-neurons", n_neurons, need, what)
+    check_memory("--n-neurons", n_neurons, need, what)
     if net is None:
         net = rank_one_network(
             n_neurons, sigma2, sigma_mn, sparsity=sparsity, c=c, rescaled=rescaled, g=g,
