@@ -16,14 +16,14 @@ mkdir -p "$root"
 subset=(tests/test_cli_bad_input.py tests/test_cli_spectrum.py tests/test_cli_sweep.py
         tests/test_properties.py tests/test_connectivity.py tests/test_faults.py)
 
-find_python() {  # python3.X on PATH, else a pyenv installation of 3.X
+find_python() {  # a pyenv installation of 3.X, else python3.X on PATH (that really runs)
     local v=$1 p
-    p=$(command -v "python$v" 2>/dev/null) && { echo "$p"; return 0; }
     if command -v pyenv >/dev/null 2>&1; then
         for p in "$(pyenv root)"/versions/"$v".*/bin/python; do
-            [ -x "$p" ] && { echo "$p"; return 0; }
+            [ -x "$p" ] && "$p" -c "" 2>/dev/null && { echo "$p"; return 0; }
         done
     fi
+    p=$(command -v "python$v" 2>/dev/null) && "$p" -c "" 2>/dev/null && { echo "$p"; return 0; }
     return 1
 }
 
