@@ -59,7 +59,12 @@ ROWS: list[tuple[list[str], str]] = [
     ([*SPEC, "--plot", "{tmp}/afile/x.png"], "--plot"),
     ([*SPEC, "--bogus"], "--bogus"),
     ([*SPEC, "--rescaled", "--sigma2", "1"], "--rescaled"),
+    ([*SPEC, "--save-network", "{tmp}/adir"], "--save-network"),
+    ([*SPEC, "--save-network", "/proc/net.lrnn"], "--save-network"),
+    (["spectrum", "--network", "{tmp}/missing.lrnn"], "--network"),
+    (["spectrum", "--network", "{tmp}/afile"], "--network"),
     # ---------------------------------------------------------------- psychometric
+    ([*PSY, "--save-network", "{tmp}/adir"], "--save-network"),
     ([*PSY, "--repeats", "0"], "--repeats"),
     ([*PSY, "--repeats", BIG], "--repeats"),
     ([*PSY, "--repeats", "1e12"], "--repeats"),
@@ -86,6 +91,8 @@ ROWS: list[tuple[list[str], str]] = [
     ([*EMB, "--ridge", "-1"], "--ridge"),
     ([*EMB, "--phi", "sigmoid"], "--phi"),
     ([*EMB, "--seed", "-1"], "--seed"),
+    ([*EMB, "--save", "{tmp}/adir"], "--save"),
+    ([*EMB, "--save", "/proc/fit.lrnn"], "--save"),
     # ---------------------------------------------------------------- compare
     (["compare", "--task", "nope"], "--task"),
     ([*CMP, "--seeds", "0"], "--seeds"),
@@ -99,6 +106,12 @@ ROWS: list[tuple[list[str], str]] = [
     ([*CMP, "--size", "10000000"], "--size"),
     ([*CMP, "--device", "tpu"], "--device"),
     ([*CMP, "--out", "{tmp}/adir"], "--out"),
+    ([*CMP, "--save", "{tmp}/afile"], "--save"),
+    ([*CMP, "--save", "/proc/models"], "--save"),
+    # ---------------------------------------------------------------- info
+    (["info", "{tmp}/missing.lrnn"], "missing.lrnn"),
+    (["info", "{tmp}/afile"], "afile"),
+    (["info", "{tmp}/adir"], "adir"),
     # ---------------------------------------------------------------- reproduce
     (["reproduce", "nature2099"], "nature2099"),
     (["reproduce", "linearization", "--seed", "-1"], "--seed"),

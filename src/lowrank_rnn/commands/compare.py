@@ -78,6 +78,10 @@ def compare_command(
         check_memory("--size", big, 4 * 4.0 * big * big, f"a full-rank {big}-neuron BPTT network")
     if save is not None and save.exists() and not save.is_dir():
         raise ValueError(f"--save {save}: exists and is not a folder")
+    if save is not None:
+        from lowrank_rnn._io import check_output_dir
+
+        check_output_dir("--save", save)
     err = Console(stderr=True)
     n_bptt = 2 * len(sizes or [0])
     total = seeds * (1 + n_bptt)

@@ -151,8 +151,10 @@ def embed_command(
     check_int("points", points, minimum=2)
     check_choice("phi", phi, ("tanh", "relu"))
     check_real("dt", dt, minimum=0.0, min_inclusive=False)
-    if save is not None and save.is_dir():
-        raise ValueError(f"--save {save}: is a directory; give a file name")
+    if save is not None:
+        from lowrank_rnn._io import check_output_file
+
+        check_output_file("--save", save)
     n_steps = target.t_end / dt
     if n_steps < 10:
         raise ValueError(

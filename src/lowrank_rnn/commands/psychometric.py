@@ -59,6 +59,10 @@ def psychometric_command(
 
     t0 = time.perf_counter()
     check_int("--seed", seed, minimum=0)
+    if save_network is not None:
+        from lowrank_rnn._io import check_output_file
+
+        check_output_file("--save-network", save_network)
     n = check_int("n_neurons", n_neurons, minimum=4)
     c = check_int("c", c, minimum=1, maximum=n)
     k = check_int("strengths", strengths, minimum=2)

@@ -73,6 +73,8 @@ def spectrum_command(
         raise ValueError(f"--sparsity={sparsity}, --c={c}: give one of them, not both")
     if plot is not None:
         check_output_file("--plot", plot, suffixes=(".png", ".pdf", ".svg"))
+    if save_network is not None and network is None:
+        check_output_file("--save-network", save_network)
     net = None
     if network is not None:
         if n_neurons is not None:
@@ -157,7 +159,10 @@ def _load_network(path: Path) -> Any:
     from lowrank_rnn.io import load
     from lowrank_rnn.network import LowRankRNN
 
-    obj = load(path)
+    try:
+        obj = load(path)
+    except ValueError as err:  # name the option the file came from
+        raise ValueError(f"--network={str(path)!r}: {err}") from None
     for candidate in (obj, getattr(obj, "network_", None), getattr(obj, "network", None)):
         if isinstance(candidate, LowRankRNN):
             return candidate
