@@ -435,6 +435,17 @@ def test_string_grid_values_are_printed_literally(tmp_path, capsys):
     assert "[/]" in out and "[bold]x" in out and "[red]" in out
 
 
+def test_info_prints_a_file_name_with_brackets_literally(tmp_path, capsys):
+    from lowrank_rnn.connectivity import rank_one_network
+    from lowrank_rnn.io import save
+
+    path = tmp_path / "[red]net[x.lrnn"  # would be markup (red, then a bad tag)
+    save(rank_one_network(20, 0.1, 0.05, rng=0), path)
+    code, out, err = run_cli(["info", str(path)], capsys)
+    assert code == 0, err
+    assert "[red]net[x.lrnn" in out
+
+
 # --------------------------------------------------------------------------- 13: unsafe input
 def test_only_plain_functions_unless_allowed(tmp_path, capsys):
     cfg = tmp_path / "c.toml"

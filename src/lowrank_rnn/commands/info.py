@@ -136,8 +136,10 @@ def info_command(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{file.name}: {out['type']}", show_header=False)
+    # the file's name and the values stored in it are drawn literally, never as rich markup
+    table = Table(title=Text(f"{file.name}: {out['type']}"), show_header=False)
     table.add_column("key")
     table.add_column("value")
 
@@ -148,7 +150,7 @@ def info_command(
             else:
                 if isinstance(value, float):
                     value = f"{value:.6g}"
-                table.add_row(prefix + key, str(value))
+                table.add_row(Text(prefix + key), Text(str(value)))
 
     rows(out)
     Console().print(table)
