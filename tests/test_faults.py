@@ -478,8 +478,6 @@ PICKLE_LOADS = re.compile(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="fit/bptt.py load_checkpoint still loads with "
-                   "weights_only=False; the persistence issue replaces it (then drop this mark)")
 def test_no_pickle_is_loaded_anywhere_in_the_package() -> None:
     src = TESTS.parent / "src" / "lowrank_rnn"
     hits = [f"{p.relative_to(src)}:{i}: {line.strip()}"
