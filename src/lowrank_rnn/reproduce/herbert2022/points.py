@@ -52,8 +52,9 @@ def gaussian_radius_point(
 
 
 def _check_gaussian(n_neurons: int, g: float = 1.0, sparsity: float = 0.0,
-                    c: int = 0) -> None:
-    """Raise ValueError for parameters :func:`gaussian_radius_point` would refuse."""
+                    c: int = 0, **others: Any) -> None:
+    """Raise ValueError for parameters :func:`gaussian_radius_point` would refuse (the
+    spectrum parameters; ``others``, e.g. ``dtype``, are checked by the point itself)."""
     from lowrank_rnn._validate import check_int
     from lowrank_rnn.theory.spectrum import theory_gaussian_radius
 
@@ -132,8 +133,10 @@ def rank_one_spectrum_point(
 
 def _check_rank_one(n_neurons: int, sigma2: float, sigma_mn: float, sparsity: float = 0.0,
                     c: int = 0, rescaled: bool = False, g: float = 0.0,
-                    method: str = "auto") -> None:
-    """Raise ValueError for parameters :func:`rank_one_spectrum_point` would refuse."""
+                    method: str = "auto", **others: Any) -> None:
+    """Raise ValueError for parameters :func:`rank_one_spectrum_point` would refuse (the
+    spectrum parameters; ``others``, e.g. ``dtype`` or ``loadings``, are checked by the point
+    itself)."""
     from lowrank_rnn._validate import check_choice, check_int, check_real
     from lowrank_rnn.theory.spectrum import (
         theory_bulk_radius,
