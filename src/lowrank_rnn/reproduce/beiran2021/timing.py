@@ -205,7 +205,7 @@ def compute_fig8(settings: Settings) -> FigureData:
               "loadings": r0["loadings"], "labels": r0["labels"], "p_fit": r0["p_fit"],
               "acc": {"trained": acc_trained, "P = 1": ms(1, "accuracy")[2],
                       "BIC P": ms("bic", "accuracy")[2]},
-              "rank": cfg["rank"]},
+              "rank": cfg["rank"], "mode": params["mode"]},
         checks=ch, params=params,
     )
 
@@ -229,6 +229,7 @@ def plot_fig8(fd: FigureData, path: Path) -> None:
     ax[0].set_xlabel("time (tau)")
     ax[0].set_ylabel("readout")
     ax[0].legend(fontsize=7)
+    ax[0].set_title(f"trained network ({d['mode']})")
     ax[1].plot(val.info["interval"], d["tp"], "o", alpha=0.5)
     lim = [0, float(np.max(val.info["interval"])) * 1.3]
     ax[1].plot(lim, lim, "k--", lw=1)
