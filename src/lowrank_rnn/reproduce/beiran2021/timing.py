@@ -252,5 +252,10 @@ def plot_fig8(fd: FigureData, path: Path) -> None:
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("Fig 8-9", "Trained timing task (ready-set-go): one population fails, the "
                "fitted populations succeed (paper Figs 8-9)", compute_fig8, plot_fig8,
-               requires=("torch",)),
+               requires=("torch",),
+               quick_note=("smoke test only: N = 64 trained for 4 epochs (the task is not "
+                           "learnt), 1 seed and 4 resampled draws instead of N = 256, 300 "
+                           "epochs with state noise, 3 seeds and 50 draws; the rows check that "
+                           "training lowers the loss and that resampling keeps the overlaps' "
+                           "scale, not the paper's claim")),
 )
