@@ -79,7 +79,8 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
      ["lowrank_rnn.reproduce", "lowrank_rnn.reproduce.report",
       "lowrank_rnn.reproduce.herbert2022.points", "lowrank_rnn.reproduce.newlook.bptt",
       "lowrank_rnn.reproduce.newlook.embedding", "lowrank_rnn.reproduce.beiran2021",
-      "lowrank_rnn.reproduce.beiran2021.figures", "lowrank_rnn.reproduce.dubreuil2022",
+      "lowrank_rnn.reproduce.beiran2021.figures", "lowrank_rnn.reproduce.beiran2021.timing",
+      "lowrank_rnn.reproduce.dubreuil2022",
       "lowrank_rnn.reproduce.arora2025"]),
     ("cli", "Command line",
      "The ``lowrank-rnn`` application and its commands (their options: "
