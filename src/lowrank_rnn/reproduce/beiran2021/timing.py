@@ -73,7 +73,7 @@ def network_outputs(net: LowRankRNN, batch: TrialBatch) -> np.ndarray:
 
 
 def loading_moment_z(reference: LowRankRNN, sample: LowRankRNN) -> float:
-    """Largest |z-score| of the second moments of a resampled network's loadings.
+    """Largest absolute z-score of the second moments of a resampled network's loadings.
 
     The loadings ``X`` (N, D) of :func:`lowrank_rnn.fit.populations.network_loadings` (mean-
     field units: ``n`` carries ``N * scale``, ``w`` carries ``N``) give the moments ``(1/N)
