@@ -319,22 +319,9 @@ class LowRankModule(torch.nn.Module):
         for key in ("M", "N"):
             if key not in state_dict:
                 raise ValueError(f"state_dict: missing {key!r}")
-        import scipy.sparse as sp
-
         n = int(state_dict["M"].shape[0])
         cpu = {k: v.detach().cpu() for k, v in state_dict.items() if isinstance(v, torch.Tensor)}
-        random = None
-        kind = extra.get("random_kind", "none")
-        if kind == "dense":
-            random = cpu["random"]
-        elif kind == "sparse":
-            random = sp.csr_array((cpu["random"].numpy(), cpu["random_indices"].numpy(),
-                                   cpu["random_indptr"].numpy()), shape=(n, n))
-        mask = None
-        if extra.get("masked"):
-            idx = cpu["mask_indices"].numpy()
-            mask = sp.csr_array((np.ones(idx.size, bool), idx, cpu["mask_indptr"].numpy()),
-                                shape=(n, n))
+        random, mask = _stored_blocks(cpu, extra, n)
         module = cls(
             cpu["M"], cpu["N"], cpu.get("I"), cpu.get("W"), dt=extra["dt"], scale=extra["scale"],
             readout_scale=extra["readout_scale"], tau=extra["tau"], phi=extra["phi"],
@@ -436,3 +423,26 @@ class LowRankModule(torch.nn.Module):
         else:
             z = xs.new_zeros((b, n_t, 0))
         return (z, xs) if return_states else z
+
+
+def _stored_blocks(cpu: Mapping[str, Any], extra: Mapping[str, Any], n: int) -> tuple[Any, Any]:
+    """The random part and the mask of a stored module, rebuilt from its state-dict tensors.
+
+    ``cpu`` holds the state dict's tensors on the CPU, ``extra`` its ``_extra_state``; returns
+    ``(random, mask)``: a dense tensor or CSR array (or None), and a CSR mask (or None).
+    """
+    import scipy.sparse as sp
+
+    random = None
+    kind = extra.get("random_kind", "none")
+    if kind == "dense":
+        random = cpu["random"]
+    elif kind == "sparse":
+        random = sp.csr_array((cpu["random"].numpy(), cpu["random_indices"].numpy(),
+                               cpu["random_indptr"].numpy()), shape=(n, n))
+    mask = None
+    if extra.get("masked"):
+        idx = cpu["mask_indices"].numpy()
+        mask = sp.csr_array((np.ones(idx.size, bool), idx, cpu["mask_indptr"].numpy()),
+                            shape=(n, n))
+    return random, mask

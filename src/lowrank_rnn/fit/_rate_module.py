@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from lowrank_rnn.network import LowRankRNN
-from lowrank_rnn.torch import LowRankModule
+from lowrank_rnn.torch import LowRankModule, _stored_blocks
 
 __all__ = ["TrainerModule", "BLOCKS"]
 
@@ -192,8 +192,6 @@ class TrainerModule(LowRankModule):
                         ) -> TrainerModule:
         """Rebuild a module from its ``state_dict()`` alone (e.g. read with
         ``torch.load(path, weights_only=True)``)."""
-        import scipy.sparse as sp
-
         if not isinstance(state_dict, Mapping) or not isinstance(
                 state_dict.get("_extra_state"), Mapping):
             raise ValueError("state_dict: expected a TrainerModule state dict")
@@ -203,17 +201,7 @@ class TrainerModule(LowRankModule):
                 raise ValueError(f"state_dict: missing {key!r}")
         cpu = {k: v.detach().cpu() for k, v in state_dict.items() if isinstance(v, torch.Tensor)}
         n = int(cpu["M"].shape[0])
-        random = None
-        if extra.get("random_kind") == "dense":
-            random = cpu["random"]
-        elif extra.get("random_kind") == "sparse":
-            random = sp.csr_array((cpu["random"].numpy(), cpu["random_indices"].numpy(),
-                                   cpu["random_indptr"].numpy()), shape=(n, n))
-        mask = None
-        if extra.get("masked"):
-            idx = cpu["mask_indices"].numpy()
-            mask = sp.csr_array((np.ones(idx.size, bool), idx, cpu["mask_indptr"].numpy()),
-                                shape=(n, n))
+        random, mask = _stored_blocks(cpu, extra, n)
         module = cls(
             cpu["M"], cpu["N"], cpu["I"], cpu["W"], dt=extra["dt"], scale=extra["scale"],
             readout_scale=extra["readout_scale"], tau=extra["tau"], phi=extra["phi"],
