@@ -192,8 +192,12 @@ def populations_command(
         raise ValueError(f"--box={box}: must be > 0")
     if seed < 0:
         raise ValueError(f"--seed={seed}: must be >= 0")
-    if plot is not None and plot.exists() and not plot.is_dir():
-        raise ValueError(f"--plot={str(plot)!r}: exists and is not a folder")
+    from lowrank_rnn._io import check_output_dir, check_output_file
+
+    if plot is not None:
+        check_output_dir("--plot", plot)
+    if save is not None:
+        check_output_file("--save", save)
     obj = load(file)
     net = obj.to_network() if hasattr(obj, "to_network") and not isinstance(obj, LowRankRNN) \
         else obj

@@ -110,8 +110,10 @@ def train_command(
     if loss is None:
         loss = "cross_entropy" if is_ngym else "mse"
     check_choice("--loss", loss, ("mse", "cross_entropy"))
-    if save is not None and save.exists() and save.is_dir():
-        raise ValueError(f"--save={str(save)!r}: is a directory; give a file name")
+    if save is not None:
+        from lowrank_rnn._io import check_output_file
+
+        check_output_file("--save", save)
     try:
         import torch  # noqa: F401
     except ImportError as err:
