@@ -206,3 +206,56 @@ def test_save_and_load_round_trip(tmp_path) -> None:  # noqa: ANN001
     for a, b in zip(gp.predict(Zs, return_std=True), back.predict(Zs, return_std=True),
                     strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- finite nets at tuned values
+@pytest.fixture(scope="module")
+def tuned_bistable() -> GPODE:
+    # ML-II on a noise-free cubic drives the slopes small (units in their linear range) and the
+    # noise to its floor: designs with condition numbers ~1e17 and ridges ~1e-13
+    Z = np.linspace(-1.6, 1.6, 50)[:, None]
+    return GPODE(1, kernel="tanh", tune=True, random_state=0).fit(bistable, Z)
+
+
+def test_sampled_basis_has_the_kernel_of_the_tuned_distribution(tuned_bistable) -> None:  # noqa: ANN001
+    gp = tuned_bistable
+    p = gp.params_
+    K = 20_000
+    est = gp.sample_embedding(K, rng=np.random.default_rng())
+    Z = np.array([[-1.5], [-0.4], [0.9], [1.6]])
+    A = np.tanh(Z @ est.M_.T + est.I_[:, 0])
+    prod = A[:, None, :] * A[None, :, :]
+    se = prod.std(-1) / np.sqrt(K)
+    k = kernel_matrix(Z, kernel="tanh", m_std=p["m_std"], i_std=p["i_std"])
+    # 5 standard errors of the Monte Carlo mean per entry, plus the tanh approximation bound
+    assert np.all(np.abs(prod.mean(-1) - k) <= 5 * se + TANH_BOUND)
+
+
+def test_sampled_network_is_the_exact_ridge_at_tuned_hyper_parameters(tuned_bistable) -> None:  # noqa: ANN001
+    # independent reference: gelsd on the ridge-augmented system [Phi; sqrt(lambda) 1]. The
+    # normal equations with a jitter of 1e-12 max diag(Phi^T Phi) missed it by ~1e-3 of g
+    gp = tuned_bistable
+    Z, Y = gp.Z_, gp.G_ + gp.Z_
+    Zs = np.linspace(-1.6, 1.6, 23)[:, None]
+    for K in (20, 100):
+        est = gp.sample_embedding(K, rng=np.random.default_rng())
+        lam = gp.ridge_for(K)
+        assert lam < 1e-10
+        F = np.tanh(Z @ est.M_.T + est.I_[:, 0])
+        A = np.vstack([F, np.sqrt(lam) * np.eye(K)])
+        N = np.linalg.lstsq(A, np.vstack([Y, np.zeros((K, 1))]), rcond=None)[0]
+        ref = np.tanh(Zs @ est.M_.T + est.I_[:, 0]) @ N - Zs
+        scale = np.sqrt(np.mean(bistable(Zs) ** 2))
+        assert np.max(np.abs(est.predict(Zs) - ref)) <= 1e-7 * scale
+
+
+def test_finite_networks_converge_to_the_gp_mean_at_tuned_hyper_parameters(tuned_bistable) -> None:  # noqa: ANN001
+    # RMS(f_K - GP mean) ~ K^-1/2 predicts a 10-fold drop from K = 30 to 3000; require 3-fold
+    gp = tuned_bistable
+    Zs = np.linspace(-1.6, 1.6, 101)[:, None]
+    mu = gp.predict(Zs)
+    rng = np.random.default_rng()
+    err = {K: np.mean([np.sqrt(np.mean((gp.sample_embedding(K, rng=rng).predict(Zs) - mu) ** 2))
+                       for _ in range(5)]) for K in (30, 3000)}
+    assert err[3000] < err[30] / 3
+    assert err[3000] < 1e-3 * np.sqrt(np.mean(bistable(Zs) ** 2))

@@ -48,6 +48,26 @@ def test_solvers_agree_with_numpy_lstsq_on_augmented_system(seed: int) -> None:
         assert info["condition_number"] >= 1.0
 
 
+@pytest.mark.parametrize("shape", [(60, 150), (150, 60)])
+def test_lstsq_ridge_is_exact_for_a_tiny_ridge_on_an_ill_conditioned_basis(shape) -> None:
+    # near-linear tanh units: singular values fall by decades, the normal equations (cond^2)
+    # cannot resolve a ridge of 1e-14; the SVD path must equal gelsd on the augmented system
+    n_pts, n_feat = shape
+    rng = np.random.default_rng(7)
+    z = np.linspace(-1, 1, n_pts)[:, None]
+    Phi = np.tanh(z * rng.normal(0, 0.1, n_feat) + rng.normal(0, 1.5, n_feat))
+    Y = np.column_stack([z[:, 0] - z[:, 0] ** 3, np.cos(z[:, 0])])
+    ridge = 1e-14
+    A = np.vstack([Phi, np.sqrt(ridge) * np.eye(n_feat)])
+    B = np.vstack([Y, np.zeros((n_feat, 2))])
+    ref = np.linalg.lstsq(A, B, rcond=None)[0]
+    N, info = solve_least_squares(Phi, Y, ridge=ridge, solver="lstsq")
+    np.testing.assert_allclose(Phi @ N, Phi @ ref, atol=1e-9)
+    s = np.linalg.svd(A, compute_uv=False)
+    assert info["condition_number"] == pytest.approx(s[0] / s[-1], rel=1e-6)
+    assert info["rank"] == n_feat
+
+
 def test_condition_number_matches_singular_values() -> None:
     rng = np.random.default_rng(3)
     Phi = rng.normal(size=(200, 20)) @ np.diag(np.logspace(0, 3, 20))

@@ -61,3 +61,23 @@ def test_quick_reproduction_runs_every_figure(tmp_path) -> None:  # noqa: ANN001
 def test_lyapunov_exponent_sign_separates_chaos_from_a_stable_network() -> None:
     # the chaos row can fail: below the transition (g < 1) activity decays, exponent < 0
     assert mod._lyapunov(400, 1, 0.8, steps=300) < 0
+
+
+def test_fig2_rows_follow_their_rules() -> None:
+    fd = mod.compute_fig2(Settings(quick=True))
+    sizes = fd.data["sizes"]
+    same = [r for r in fd.checks.rows if "same regression" in r.check]
+    lib = [r for r in fd.checks.rows if "sample_network" in r.check]
+    assert len(same) == len(lib) == 4 * len(sizes) * 2
+    for r in lib:
+        assert r.passed == (r.measured < 1.0)
+    for name, t in fd.data["targets"].items():
+        res = t["res"]
+        for j, n in enumerate(sizes):
+            for q, label in (("field", "vector-field"), ("traj", "trajectory")):
+                row = next(r for r in same if r.check.startswith(f"{name}, N = {n}: {label}"))
+                ratio = np.exp(np.mean(np.log(res["tuned"][q][j]))
+                               - np.mean(np.log(res["default"][q][j])))
+                assert row.measured == pytest.approx(ratio)
+                exact = max(res["tuned"][q][j].max(), res["default"][q][j].max()) < mod._ROUNDING
+                assert row.passed == (ratio < 1.0 or exact)

@@ -629,6 +629,13 @@ class GPODE(Storable):
         basis' Bayesian posterior mean; eq 9 with a ridge). Needs ``kernel`` 'tanh' or 'relu'
         (the library's networks have no erf units).
 
+        The ridge is solved exactly, from the SVD of the design (``solver='lstsq'``): a tuned
+        distribution often has small slopes (units in their linear range), whose designs have
+        condition numbers near 1e17 and ridges near 1e-13, far below the rounding level of
+        the normal equations; their jitter (``1e-12`` times the largest Gram diagonal) would
+        regularise 1,000 times more than the GP's noise, and the network would not be the
+        finite-basis posterior mean that converges to the GP's.
+
         Parameters
         ----------
         n_neurons : int
@@ -654,6 +661,7 @@ class GPODE(Storable):
         est = ODEEmbedding(
             r, n, inputs=inputs, phi=self.kernel, ridge=self.ridge_for(n), basis=(M, I),
             m_std=p["m_std"], i_std=max(p["i_std"], 1.0) if inputs == "none" else p["i_std"],
+            solver="lstsq",
         )
         return est.fit(targets=self.G_, points=self.Z_)
 

@@ -12,7 +12,10 @@ and fails where the claim does not hold here.
   is ``O(1/K)``): slope -1/2 on log-log axes.
 - Fig 2 (ML-II): the tuned basis distribution has a higher marginal likelihood and its finite
   networks (N = 20, 50, 100) have lower vector-field and trajectory errors than networks drawn
-  from the library's default distribution (bistable 1-D, limit cycle, Van der Pol, Lorenz).
+  from the library's default distribution (bistable 1-D, limit cycle, Van der Pol, Lorenz):
+  once with the same exact ridge-free regression for both (the distributions alone), once as
+  the library gives them (:meth:`GPODE.sample_embedding`, whose ridge is the GP's noise,
+  against ``ODEEmbedding``'s defaults, ridge 0).
 - Fig 3 (online vs FORCE): online RLS in the random basis reaches FORCE's test error with far
   fewer neurons (ratio of neurons at equal error; ratio of wall time); FORCE itself reproduces
   Sussillo & Abbott's behaviour (chaotic at g = 1.5, learns a periodic target).
@@ -215,15 +218,49 @@ def _trajectory_error(est, ode, ref: np.ndarray, dt: float) -> float:
     return e if np.isfinite(e) else float("inf")
 
 
+#: Errors below this (relative field RMSE, absolute trajectory error) are float64 rounding of
+#: an exact representation (ridge-free fits of polynomial targets reach 1e-12): the same
+#: regression's rows do not rank two distributions by their rounding.
+_ROUNDING = 1e-9
+
+_FIG2_NOTE = (
+    "sample_network is the finite-basis posterior mean: its ridge noise^2 N / amplitude^2 is "
+    "the GP's noise, which ML-II drives to its floor (1e-4 RMS of the targets) on noise-free "
+    "targets. The tuned GP (N -> inf) has the field error stated in the row; finite networks "
+    "approach it from above (about N^-1/2), so where a ridge-free default network already fits "
+    "about as well at that N (the polynomial targets: bistable; Van der Pol at N = 100) it is "
+    "not beaten. With the same ridge-free regression for both (the 'same regression' rows) the "
+    "tuned distribution is better or both are exact."
+)
+
+
+def _gaussian_basis(n: int, r: int, params: dict, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """M ~ N(0, m_std^2), I ~ N(0, i_std^2): the basis distribution the GP kernel assumes."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n, r)) * params["m_std"],
+            rng.standard_normal((n, 1)) * params["i_std"])
+
+
 @_one_blas_thread
 def compute_fig2(settings: Settings) -> FigureData:
-    """Default vs ML-II-tuned basis distribution: marginal likelihood and finite networks."""
+    """Default vs ML-II-tuned basis distribution: marginal likelihood and finite networks.
+
+    Two comparisons per target and N. *Same regression*: both distributions drawn the same
+    way (Gaussian M and I, the same seeds) and fitted by the same exact least squares (ridge
+    0, SVD), so only the distribution differs: the paper's claim. *As the library gives
+    them*: :meth:`GPODE.sample_embedding` (tuned distribution, the GP's noise as its ridge
+    ``noise^2 N / amplitude^2``, the finite-basis posterior mean) against ``ODEEmbedding``'s
+    defaults (ridge 0). On noise-free targets ML-II drives the noise to its floor (``1e-4``
+    times the RMS of the targets), and that ridge bounds the sampled networks' error below by
+    about the GP's own (its infinite-N limit, stated in the row).
+    """
     checks = Checks(KEY, "Fig 2")
     quick = settings.quick
     sizes = (20, 50, 100)
     n_seeds = 3 if quick else 10
     n_pts = {1: 200, 2: 144 if quick else 900, 3: 125 if quick else 1000}
     dt = 0.01 if quick else 0.002
+    keys = ("default", "tuned", "library default", "sample_network")
     out = {}
     for name in _FIG2_TARGETS:
         ode = get_ode(name)
@@ -238,38 +275,63 @@ def compute_fig2(settings: Settings) -> FigureData:
         gp = GPODE(r, kernel="tanh", tune=True, n_restarts=0 if quick else 2,
                    max_iter=30 if quick else 100, random_state=settings.seed).fit(ode.field, Z)
         lml0, lml1 = gp.info_["lml_default"], gp.info_["lml_tuned"]
+        p_tuned, p_dflt = gp.params_, gp.info_["params_default"]
+        noise_floor = gp._bounds()["noise"][0]
+        gp_err = _rel_rmse(gp.predict(Zt), Gt)
         checks.greater(f"{name}: tuned log marginal likelihood - default (ML-II improves it)",
                        lml1 - lml0, 0.0)
-        res = {"default": {"field": [], "traj": []}, "tuned": {"field": [], "traj": []}}
+        res = {key: {"field": [], "traj": []} for key in keys}
         for n in sizes:
             for key in res:
                 res[key]["field"].append([])
                 res[key]["traj"].append([])
             for s in range(n_seeds):
                 seed = int(np.random.default_rng([settings.seed, 2, s]).integers(2**31))
-                # the library's default distribution: m_std = 2 / max|z|, i_std = 1, ridge 0
-                dflt = ODEEmbedding(r, n, inputs="bias", random_state=seed)
-                dflt.fit(ode.field, Z)
-                tuned = gp.sample_embedding(n, rng=seed)
-                for key, est in (("default", dflt), ("tuned", tuned)):
+                ests = {
+                    key: ODEEmbedding(r, n, inputs="bias", basis=_gaussian_basis(n, r, p, seed),
+                                      solver="lstsq").fit(ode.field, Z)
+                    for key, p in (("default", p_dflt), ("tuned", p_tuned))
+                }
+                # the library's defaults: m_std = 2 / max|z|, i_std = 1, ridge 0
+                ests["library default"] = ODEEmbedding(r, n, inputs="bias",
+                                                       random_state=seed).fit(ode.field, Z)
+                ests["sample_network"] = gp.sample_embedding(n, rng=seed)
+                for key, est in ests.items():
                     res[key]["field"][-1].append(_rel_rmse(est.predict(Zt), Gt))
                     res[key]["traj"][-1].append(_trajectory_error(est, ode, ref, dt))
         for key in res:
             for q in ("field", "traj"):
                 res[key][q] = np.array(res[key][q])
+        at_floor = p_tuned["noise"] <= 1.001 * noise_floor
         for j, n in enumerate(sizes):
-            for q, label in (("field", "vector-field rel. RMSE"), ("traj", "trajectory error")):
-                d = res["default"][q][j]
-                t = res["tuned"][q][j]
-                # geometric means: errors span decades across seeds
-                with np.errstate(divide="ignore"):
-                    ratio = float(np.exp(np.mean(np.log(t)) - np.mean(np.log(d))))
-                checks.less(f"{name}, N = {n}: {label}, tuned / default (geometric mean over "
-                            f"{n_seeds} seeds; tuned {np.mean(t):.2g} ± {np.std(t):.2g}, default "
-                            f"{np.mean(d):.2g} ± {np.std(d):.2g})",
-                            ratio if np.isfinite(ratio) else float("inf"), 1.0)
-        out[name] = {"res": res, "lml": (lml0, lml1), "params": gp.params_,
-                     "params_default": gp.info_["params_default"]}
+            for a, b, what in (
+                ("tuned", "default", "same regression (Gaussian draws, ridge 0, exact)"),
+                ("sample_network", "library default",
+                 f"sample_network (GP noise {p_tuned['noise']:.2g}"
+                 f"{', at its floor' if at_floor else ''} as ridge; tuned GP's own field error "
+                 f"{gp_err:.2g}) / ODEEmbedding defaults (ridge 0)"),
+            ):
+                for q, label in (("field", "vector-field rel. RMSE"),
+                                 ("traj", "trajectory error")):
+                    d = res[b][q][j]
+                    t = res[a][q][j]
+                    # geometric means: errors span decades across seeds
+                    with np.errstate(divide="ignore"):
+                        ratio = float(np.exp(np.mean(np.log(t)) - np.mean(np.log(d))))
+                    ratio = ratio if np.isfinite(ratio) else float("inf")
+                    row = (f"{name}, N = {n}: {label}, tuned / default, {what} (geometric "
+                           f"mean over {n_seeds} seeds; tuned {np.mean(t):.2g} ± "
+                           f"{np.std(t):.2g}, default {np.mean(d):.2g} ± {np.std(d):.2g})")
+                    if a == "tuned":
+                        exact = max(float(np.max(t)), float(np.max(d))) < _ROUNDING
+                        checks.holds(row, ratio < 1.0 or exact, ratio, 1.0, rule=(
+                            f"measured < expected, or every error of both below {_ROUNDING:g} "
+                            "(float64 rounding: both represent the target exactly)"))
+                    else:
+                        checks.less(row, ratio, 1.0, note=_FIG2_NOTE)
+        out[name] = {"res": res, "lml": (lml0, lml1), "params": p_tuned,
+                     "params_default": p_dflt, "gp_error": gp_err,
+                     "noise_at_floor": bool(at_floor)}
     return FigureData({"targets": out, "sizes": sizes}, checks,
                       {"seeds": n_seeds, "points": n_pts, "dt": dt, "kernel": "tanh"})
 
@@ -281,15 +343,18 @@ def plot_fig2(fd: FigureData, path: Path) -> None:
     d = fd.data
     names = list(d["targets"])
     fig, ax = plt.subplots(2, len(names), figsize=(4 * len(names), 7))
+    style = {"default": ("C0", "o-"), "tuned": ("C3", "o-"),
+             "library default": ("C0", "s:"), "sample_network": ("C3", "s:")}
     for i, name in enumerate(names):
         res = d["targets"][name]["res"]
         for row, q in enumerate(("field", "traj")):
-            for c, key in (("C0", "default"), ("C3", "tuned")):
+            for key, (c, fmt) in style.items():
                 v = np.where(np.isfinite(res[key][q]), res[key][q], np.nan)
                 ax[row, i].errorbar(d["sizes"], np.nanmean(v, 1), yerr=np.nanstd(v, 1),
-                                    fmt="o-", color=c, label=key, capsize=3)
+                                    fmt=fmt, color=c, label=key, capsize=3)
             ax[row, i].set_yscale("log")
             ax[row, i].set_xlabel("N")
+        ax[0, i].axhline(d["targets"][name]["gp_error"], color="C3", lw=0.8, ls="--")
         ax[0, i].set_title(name)
         ax[0, i].set_ylabel("vector field rel. RMSE")
         ax[1, i].set_ylabel("trajectory error")
