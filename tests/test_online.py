@@ -118,3 +118,25 @@ def test_save_and_load_round_trip(tmp_path) -> None:  # noqa: ANN001
     force = FORCETrainer(40, random_state=0).fit(np.sin(np.arange(200) * 0.1))
     force.save(tmp_path / "force.lrnn")
     np.testing.assert_array_equal(load(tmp_path / "force.lrnn").generate(20), force.generate(20))
+
+
+@pytest.mark.parametrize(("phi", "forgetting"), [("tanh", 1.0), ("relu", 0.999)])
+def test_network_drive_equals_a_direct_loop_of_rls_updates(phi: str, forgetting: float) -> None:
+    # reference: the textbook loop, features at the current latent, rls_update, then an Euler
+    # step with the updated N (the fitted loop reuses its products instead)
+    est = OnlineEmbedding(2, 12, drive="network", dt=0.02, m_std=1.0, phi=phi, alpha=1e-2,
+                          forgetting=forgetting, random_state=3)
+    est.fit(limit_cycle, np.array([[1.0, 0.0], [0.2, -0.5]]), t_span=4.0)
+    M, b = est.M_, est.I_[:, 0]
+    P = np.eye(12) / 1e-2
+    N = np.zeros((12, 2))
+    act = np.tanh if phi == "tanh" else (lambda a: np.maximum(a, 0.0))
+    for z0 in ([1.0, 0.0], [0.2, -0.5]):
+        z = np.array(z0)
+        for _ in range(200):
+            f = act(M @ z + b)
+            rls_update(P, N, f, limit_cycle(z[None, :])[0] + z, forgetting)
+            z = z + 0.02 * (-z + f @ N)
+    np.testing.assert_allclose(est.N_, N, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(est.P_, P, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(est.last_state_, z, rtol=1e-9, atol=1e-12)
