@@ -81,3 +81,20 @@ def test_fig2_rows_follow_their_rules() -> None:
                 assert row.measured == pytest.approx(ratio)
                 exact = max(res["tuned"][q][j].max(), res["default"][q][j].max()) < mod._ROUNDING
                 assert row.passed == (ratio < 1.0 or exact)
+
+
+def test_batched_latent_trajectories_equal_the_network_simulation() -> None:
+    # independent reference: each N-neuron network simulated on its own, latent read back
+    from lowrank_rnn.fit.regression import ODEEmbedding, grid_points
+    from lowrank_rnn.fit.targets import get_ode
+
+    ode = get_ode("limit-cycle")
+    Z = grid_points(ode.box, 100, 2)
+    dt, n = 0.02, 150
+    ref = mod._euler_target(ode, ode.starts, n, dt)
+    ests = [ODEEmbedding(2, 25, inputs="bias", random_state=s).fit(ode.field, Z)
+            for s in range(3)]
+    got = mod._trajectory_errors(ests, ref, dt)
+    for est, e in zip(ests, got, strict=True):
+        _, z = est.simulate_latent(ode.starts, t_span=n * dt, dt=dt)
+        assert e == pytest.approx(float(np.max(np.abs(z - ref))), rel=1e-9, abs=1e-12)
