@@ -367,18 +367,21 @@ def plot_fig2(fd: FigureData, path: Path) -> None:
     d = fd.data
     names = list(d["targets"])
     fig, ax = plt.subplots(2, len(names), figsize=(4 * len(names), 7))
-    style = {"default": ("C0", "o-"), "tuned": ("C3", "o-"),
-             "library default": ("C0", "s:"), "sample_network": ("C3", "s:")}
+    style = {"default": ("C0", "o-", "default, ridge 0 (exact)"),
+             "tuned": ("C3", "o-", "tuned, ridge 0 (exact)"),
+             "library default": ("C0", "s:", "ODEEmbedding defaults"),
+             "sample_network": ("C3", "s:", "sample_network (GP noise as ridge)")}
     for i, name in enumerate(names):
         res = d["targets"][name]["res"]
         for row, q in enumerate(("field", "traj")):
-            for key, (c, fmt) in style.items():
+            for key, (c, fmt, label) in style.items():
                 v = np.where(np.isfinite(res[key][q]), res[key][q], np.nan)
                 ax[row, i].errorbar(d["sizes"], np.nanmean(v, 1), yerr=np.nanstd(v, 1),
-                                    fmt=fmt, color=c, label=key, capsize=3)
+                                    fmt=fmt, color=c, label=label, capsize=3)
             ax[row, i].set_yscale("log")
             ax[row, i].set_xlabel("N")
-        ax[0, i].axhline(d["targets"][name]["gp_error"], color="C3", lw=0.8, ls="--")
+        ax[0, i].axhline(d["targets"][name]["gp_error"], color="C3", lw=0.8, ls="--",
+                         label="tuned GP (N -> inf)")
         ax[0, i].set_title(name)
         ax[0, i].set_ylabel("vector field rel. RMSE")
         ax[1, i].set_ylabel("trajectory error")
