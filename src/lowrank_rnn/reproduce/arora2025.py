@@ -470,9 +470,17 @@ def compute_fig3(settings: Settings) -> FigureData:
         t_ratio = float(f_sec[jf] / o_sec[jo])
     else:
         jo, ratio, t_ratio = None, 0.0, 0.0
+    at = (f"FORCE N = {force_sizes[jf]}, online N = {online_sizes[jo]}" if jo is not None
+          else "online never reaches it")
     checks.greater(f"neurons FORCE / online at equal test error (FORCE's error at N = "
-                   f"{force_sizes[-1]}: {eps:.2g}; far fewer: ratio >= 5)", ratio, 4.999)
-    checks.greater("wall time of training, FORCE / online, at that error", t_ratio, 1.0)
+                   f"{force_sizes[-1]}: {eps:.2g}; {at}; far fewer: ratio >= 5)", ratio, 4.999)
+    steps = 0.1 / dt_online
+    checks.greater(
+        "wall time of training, FORCE / online, at that error"
+        + (f" ({f_sec[jf]:.2g} s / {o_sec[jo]:.2g} s; online takes {steps:.0f}x as many Euler "
+           f"steps, dt {dt_online} against FORCE's 0.1, and at small N a step is call "
+           "overhead)" if jo is not None else ""),
+        t_ratio, 1.0)
     # FORCE's own published behaviour (Sussillo & Abbott 2009, Figs 1-2)
     n_sa = 300 if quick else 1000
     lyap = _lyapunov(1000, settings.seed, 1.5, 1000 if quick else 4000)
