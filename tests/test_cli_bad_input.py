@@ -146,6 +146,8 @@ ROWS: list[tuple[list[str], str]] = [
     (["reproduce", "linearization", "--out", "{tmp}/foreign"], "--out"),
     (["reproduce", "linearization", "--out", "{tmp}/weird"], "--out"),
     (["reproduce", "linearization", "--scheduler", "not an address!"], "--scheduler"),
+    (["reproduce", "linearization", "--fresh"], "--fresh"),
+    (["reproduce", "linearization", "--quick", "--fresh"], "--fresh"),
     (["reproduce", "linearization", "--full", "--scheduler", "tcp://host:99999999"],
      "--scheduler"),
     # ---------------------------------------------------------------- sweep

@@ -59,6 +59,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "CHECK_ATTR",
     "MAX_POINTS",
+    "PROGRESS_INTERVAL_S",
+    "ProgressLog",
     "SWEEP_DIR_ENV",
     "SweepPoint",
     "load_sweep",
@@ -95,8 +97,12 @@ WORKER_ENV: dict[str, str] = {
     "NUMEXPR_NUM_THREADS": "1",
 }
 
-#: Environment variable: a directory under which ``reproduce --full`` sweeps keep their stores.
+#: Environment variable: a directory under which ``reproduce --full`` sweeps keep their stores
+#: (instead of the default ``<out>/.sweeps``).
 SWEEP_DIR_ENV = "LOWRANK_RNN_SWEEP_DIR"
+
+#: Most seconds between two lines of :class:`ProgressLog` (the progress of a sweep in a log).
+PROGRESS_INTERVAL_S = 30.0
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ADDRESS_RE = re.compile(
@@ -461,6 +467,89 @@ def _read_point(store: Path, key: str) -> dict[str, np.ndarray] | None:
 
 
 # --------------------------------------------------------------------------- progress
+def _duration(seconds: float) -> str:
+    """``seconds`` as ``'42 s'``, ``'9 min 28 s'`` or ``'2 h 05 min'``."""
+    s = max(0, round(float(seconds)))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+class ProgressLog:
+    """A ``progress(done, total)`` callable for :func:`run_sweep` that writes plain lines.
+
+    For a log file (a run whose output is not a terminal, where a live bar cannot be drawn): a
+    line when the sweep starts, then at most one line every ``interval`` seconds with the points
+    done / total, the rate and the time left, and a last line when every point is done. The
+    rate counts only the points computed since the first call (points reused from a store are
+    done at the start).
+
+    Parameters
+    ----------
+    label : str
+        What the lines name (e.g. the sweep's name).
+    interval : float, default :data:`PROGRESS_INTERVAL_S`
+        Most seconds between two progress lines (> 0).
+    write : callable, optional
+        ``write(line)`` for each line (default: the line on stderr).
+    clock : callable, optional
+        Seconds, monotonic (default :func:`time.monotonic`); tests pass a fake clock.
+
+    Examples
+    --------
+    >>> lines = []
+    >>> log = ProgressLog("toy", write=lines.append)
+    >>> log(0, 4); log(4, 4)
+    >>> lines[-1].startswith("toy: 4/4 points")
+    True
+    """
+
+    def __init__(self, label: str, *, interval: float = PROGRESS_INTERVAL_S,
+                 write: Callable[[str], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        from lowrank_rnn._validate import check_real
+
+        self.label = str(label)
+        self.interval = check_real("interval", interval, minimum=0.0, min_inclusive=False)
+        self.write = write if write is not None else _stderr_line
+        self.clock = clock
+        self._start: tuple[float, int] | None = None
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if self._start is None:
+            self._start = (now, done)
+            self._last = now
+            reused = f", {done} reused from the store" if done else ""
+            self.write(f"{self.label}: {total} points{reused}")
+            if done < total:
+                return
+        t0, d0 = self._start
+        elapsed = now - t0
+        rate = (done - d0) / elapsed if elapsed > 0 else float("nan")
+        rate_txt = f"{rate:.3g} points/s" if math.isfinite(rate) else "rate unknown"
+        if done >= total:
+            self.write(f"{self.label}: {done}/{total} points done in {_duration(elapsed)}"
+                       f" ({rate_txt})")
+            return
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        eta = (f"ETA {_duration((total - done) / rate)}"
+               if math.isfinite(rate) and rate > 0 else "ETA unknown")
+        self.write(f"{self.label}: {done}/{total} points ({100 * done / total:.0f}%), "
+                   f"{rate_txt}, {eta}")
+
+
+def _stderr_line(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+
+
 @contextmanager
 def _progress(progress: ProgressLike, total: int, done: int,
               label: str) -> Iterator[Callable[[int], None]]:
@@ -589,6 +678,7 @@ def run_sweep(
     workers: int | None = None,
     progress: ProgressLike = True,
     label: str | None = None,
+    fresh: bool = False,
 ) -> xarray.Dataset:
     """Run ``func(**fixed, **params, seed=seed)`` on every grid point × seed into a Dataset.
 
@@ -622,6 +712,9 @@ def run_sweep(
         ``progress(done, total)`` is called instead; False: silent.
     label : str, optional
         Description shown on the progress bar (default: the function's name).
+    fresh : bool, default False
+        With ``store``: delete the points (and dataset) stored there before running, so that
+        every point is computed again. Without ``store`` nothing is reused anyway.
 
     Returns
     -------
@@ -679,6 +772,8 @@ def run_sweep(
     store_ = _check_store(store)
     if not isinstance(progress, bool) and not callable(progress):
         raise ValueError(f"progress={progress!r}: expected True, False or a callable(done, total)")
+    if not isinstance(fresh, bool | np.bool_):
+        raise ValueError(f"fresh={fresh!r}: expected True or False")
     serial = scheduler is None and workers == 0
 
     n_points = _count_points(grid_, len(seeds_))
@@ -687,6 +782,8 @@ def run_sweep(
         return _run_sweep(func, grid_, seeds_, fixed_, None, scheduler, workers, progress,
                           label, serial, n_points)
     with _store_lock(store_):
+        if fresh:
+            _clear_store(store_)
         return _run_sweep(func, grid_, seeds_, fixed_, store_, scheduler, workers, progress,
                           label, serial, n_points)
 
@@ -981,6 +1078,16 @@ def _stored_description_sha(store: Path) -> str | None:
         return json.loads((store / _STORE_MARKER).read_text()).get("description_sha256")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def _clear_store(store: Path) -> None:
+    """Delete the stored points and dataset of ``store`` (a checked sweep store, locked)."""
+    points = store / "points"
+    if points.exists():
+        old = store / f".points.stale-{uuid.uuid4().hex[:8]}"
+        os.replace(points, old)
+        shutil.rmtree(old, ignore_errors=True)
+    _remove_dataset(store / "dataset.zarr")
 
 
 def _remove_dataset(path: Path) -> None:

@@ -22,7 +22,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lowrank_rnn.reproduce._core import FigureResult, Paper, Settings, run_figure
@@ -30,10 +30,12 @@ from lowrank_rnn.reproduce._core import FigureResult, Paper, Settings, run_figur
 __all__ = [
     "PAPERS",
     "MANIFEST",
+    "SWEEPS_DIR",
     "check_out_dir",
     "load_paper",
     "validate_papers",
     "reproduce",
+    "sweep_store_dir",
     "Reproduction",
 ]
 
@@ -41,19 +43,38 @@ __all__ = [
 #: as a reproduce run's, which a later run may replace whole).
 MANIFEST = ".reproduce.json"
 
+#: Directory in a reproduce output directory where ``--full`` keeps its sweep stores (one per
+#: sweep); it outlives the run's other outputs, so that a rerun reuses the finished points.
+SWEEPS_DIR = ".sweeps"
+
 
 def _is_run_output(entry: Path) -> bool:
+    if entry.name == SWEEPS_DIR:
+        return entry.is_dir() and not entry.is_symlink()
     return entry.is_file() and (
         entry.name in ("report.html", "checks.json", MANIFEST) or entry.suffix == ".png"
     )
+
+
+def sweep_store_dir(out_dir: str | Path) -> Path:
+    """Where ``reproduce --full`` into ``out_dir`` keeps its sweep stores.
+
+    The directory the environment variable :data:`lowrank_rnn.sweep.SWEEP_DIR_ENV` names, if
+    set; otherwise ``<out_dir>/.sweeps`` (:data:`SWEEPS_DIR`), absolute.
+    """
+    from lowrank_rnn.sweep import SWEEP_DIR_ENV
+
+    env = os.environ.get(SWEEP_DIR_ENV)
+    return Path(env).absolute() if env else Path(out_dir).absolute() / SWEEPS_DIR
 
 
 def check_out_dir(out_dir: str | Path, name: str = "out_dir") -> Path:
     """Check, before any figure runs, that ``out_dir`` can receive a reproduction.
 
     It must be new, empty, or hold only a previous run's outputs (``report.html``,
-    ``checks.json``, PNGs): the run is staged beside it and swapped in whole, so the old
-    directory is replaced. Its parent must be writable (the staging directory lives there).
+    ``checks.json``, PNGs, the sweep stores in ``.sweeps``): the run is staged beside it and
+    swapped in whole, so the old directory is replaced (its ``.sweeps`` is kept). Its parent
+    must be writable (the staging directory lives there).
 
     Raises
     ------
@@ -162,12 +183,18 @@ def reproduce(
     settings: Settings | None = None,
     *,
     on_figure: Callable[[str, str, int, int], None] | None = None,
+    on_result: Callable[[FigureResult, int, int], None] | None = None,
 ) -> Reproduction:
     """Run every figure of the given papers, draw them into ``out_dir`` and write the report.
 
     Writes ``out_dir/report.html``, ``out_dir/checks.json`` and one PNG per figure.
-    ``on_figure(paper, figure, index, total)`` is called before each figure (for progress
-    display).
+    ``on_figure(paper, figure, index, total)`` is called before each figure and
+    ``on_result(result, index, total)`` after it (for progress display).
+
+    In full mode the sweeps keep their points in :func:`sweep_store_dir` (``out_dir/.sweeps``
+    unless ``settings.store_dir`` or the environment variable says otherwise), which survives
+    the run whether it finishes or not: a rerun reuses every finished point, and
+    ``settings.fresh`` recomputes them.
 
     The run's outputs appear together or not at all: they are written to a staging directory
     beside ``out_dir``, and only when the report is complete is it swapped in for ``out_dir``
@@ -177,11 +204,13 @@ def reproduce(
     keys = validate_papers(papers)
     settings = settings or Settings()
     final = check_out_dir(out_dir)
+    if not settings.quick and settings.store_dir is None:
+        settings = replace(settings, store_dir=str(sweep_store_dir(final)))
     final.absolute().parent.mkdir(parents=True, exist_ok=True)
     stage = final.absolute().parent / f".{final.name}.staging-{uuid.uuid4().hex[:8]}"
     stage.mkdir()
     try:
-        rep = _reproduce_into(keys, stage, settings, on_figure)
+        rep = _reproduce_into(keys, stage, settings, on_figure, on_result)
         _swap_in(stage, final.absolute())
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -192,7 +221,8 @@ def _swap_in(stage: Path, final: Path) -> None:
     """Put the finished run ``stage`` at ``final``, replacing a previous run there.
 
     Two renames under an exclusive lock on the parent directory (so two runs finishing at
-    once do not interleave); the old run is deleted afterwards.
+    once do not interleave); the old run is deleted afterwards, except its sweep stores
+    (``.sweeps``), which are moved into the new run first.
     """
     from lowrank_rnn._io import fsync_path, write_json_atomic
 
@@ -210,7 +240,15 @@ def _swap_in(stage: Path, final: Path) -> None:
             pass
         if final.exists():
             check_out_dir(final)  # still only a run's outputs (nothing appeared meanwhile)
-            os.rename(final, old)
+            moved = (final / SWEEPS_DIR).is_dir()
+            if moved:
+                os.rename(final / SWEEPS_DIR, stage / SWEEPS_DIR)
+            try:
+                os.rename(final, old)
+            except OSError:  # keep the stores where they were (the stage is deleted)
+                if moved:
+                    os.rename(stage / SWEEPS_DIR, final / SWEEPS_DIR)
+                raise
         os.rename(stage, final)
         fsync_path(parent)
     finally:
@@ -219,7 +257,9 @@ def _swap_in(stage: Path, final: Path) -> None:
 
 
 def _reproduce_into(keys: list[str], out: Path, settings: Settings,
-                    on_figure: Callable[[str, str, int, int], None] | None) -> Reproduction:
+                    on_figure: Callable[[str, str, int, int], None] | None,
+                    on_result: Callable[[FigureResult, int, int], None] | None
+                    ) -> Reproduction:
     from lowrank_rnn.reproduce.report import write_report
 
     loaded = [load_paper(k) for k in keys]
@@ -232,6 +272,8 @@ def _reproduce_into(keys: list[str], out: Path, settings: Settings,
             if on_figure is not None:
                 on_figure(paper.key, spec.name, i, total)
             results.append(run_figure(paper, spec, settings, out))
+            if on_result is not None:
+                on_result(results[-1], i, total)
             i += 1
     rep = Reproduction(
         figures=results,

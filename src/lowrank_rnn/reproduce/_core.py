@@ -27,8 +27,10 @@ __all__ = [
     "FigureResult",
     "FigureSpec",
     "PROCEDURES",
+    "PROGRESS_MODES",
     "Paper",
     "Settings",
+    "log_line",
     "run_figure",
     "sweep_arrays",
     "sweep_options",
@@ -202,6 +204,16 @@ class Checks:
 #: The values of :attr:`Settings.procedure`.
 PROCEDURES: tuple[str, ...] = ("paper", "authors")
 
+#: The values of :attr:`Settings.progress`.
+PROGRESS_MODES: tuple[str, ...] = ("bar", "lines", "off")
+
+
+def log_line(text: str) -> None:
+    """Write ``[reproduce HH:MM:SS] text`` as one line on stderr (progress for a log file)."""
+    import sys
+
+    print(f"[reproduce {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -224,6 +236,16 @@ class Settings:
         Gram–Schmidt without normalisation, the notebooks' parameters), and adds rows that show
         the library's measurement beside the authors' on the same draws. Papers without a
         separate authors' procedure run the same either way.
+    store_dir : str or None
+        Directory under which full-mode sweeps keep their stores, one per sweep name
+        (:func:`lowrank_rnn.reproduce.reproduce` sets it to ``<out>/.sweeps`` in full mode):
+        a rerun reuses the points stored there. None: not stored (unless the environment
+        variable :data:`lowrank_rnn.sweep.SWEEP_DIR_ENV` names a directory).
+    fresh : bool
+        Recompute every full-mode sweep point instead of reusing the stored ones.
+    progress : {'bar', 'lines', 'off'}
+        How full-mode sweeps show their progress: a live bar on a terminal, plain lines for a
+        log (:class:`lowrank_rnn.sweep.ProgressLog`, at most one every 30 s), or nothing.
     """
 
     quick: bool = True
@@ -231,10 +253,15 @@ class Settings:
     scheduler: str | None = None
     workers: int | None = None
     procedure: str = "paper"
+    store_dir: str | None = None
+    fresh: bool = False
+    progress: str = "bar"
 
     def __post_init__(self) -> None:
         if self.procedure not in PROCEDURES:
             raise ValueError(f"procedure={self.procedure!r}: allowed: {', '.join(PROCEDURES)}")
+        if self.progress not in PROGRESS_MODES:
+            raise ValueError(f"progress={self.progress!r}: allowed: {', '.join(PROGRESS_MODES)}")
 
 
 @dataclass
@@ -346,11 +373,13 @@ def run_figure(paper: Paper, spec: FigureSpec, settings: Settings, out_dir: Path
 def sweep_options(settings: Settings, name: str | None = None) -> dict[str, Any]:
     """The keyword arguments of :func:`lowrank_rnn.sweep.run_sweep` for a reproduce figure.
 
-    Quick mode runs serially and silently in-process. Full mode runs on
-    ``settings.scheduler`` or a local cluster of ``settings.workers`` processes, with a progress
-    bar; when the environment variable :data:`lowrank_rnn.sweep.SWEEP_DIR_ENV` names a
-    directory and ``name`` is given, the sweep is stored (and resumable) in
-    ``$LOWRANK_RNN_SWEEP_DIR/<name>``.
+    Quick mode runs serially and silently in-process and stores nothing. Full mode runs on
+    ``settings.scheduler`` or a local cluster of ``settings.workers`` processes, showing its
+    progress as ``settings.progress`` says; when ``name`` is given, the sweep is stored (and
+    resumable) in ``<settings.store_dir>/<name>``, or, without a ``store_dir``, in
+    ``$LOWRANK_RNN_SWEEP_DIR/<name>`` when that environment variable
+    (:data:`lowrank_rnn.sweep.SWEEP_DIR_ENV`) names a directory; ``settings.fresh``
+    recomputes its stored points.
 
     Examples
     --------
@@ -358,15 +387,19 @@ def sweep_options(settings: Settings, name: str | None = None) -> dict[str, Any]
     """
     if settings.quick:
         return {"workers": 0, "progress": False}
-    opts: dict[str, Any] = {"scheduler": settings.scheduler, "workers": settings.workers,
-                            "progress": True}
-    from lowrank_rnn.sweep import SWEEP_DIR_ENV
+    from lowrank_rnn.sweep import SWEEP_DIR_ENV, ProgressLog
 
-    root = os.environ.get(SWEEP_DIR_ENV)
+    progress: Any = {"bar": True, "off": False}.get(settings.progress)
+    if progress is None:
+        progress = ProgressLog(f"sweep {name or 'points'}", write=log_line)
+    opts: dict[str, Any] = {"scheduler": settings.scheduler, "workers": settings.workers,
+                            "progress": progress}
+    root = settings.store_dir or os.environ.get(SWEEP_DIR_ENV)
     if root and name:
         opts["store"] = Path(root) / name
+        if settings.fresh:
+            opts["fresh"] = True
     return opts
-
 
 
 def sweep_arrays(
