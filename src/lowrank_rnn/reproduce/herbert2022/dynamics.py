@@ -27,7 +27,7 @@ from scipy.stats import t as student_t
 from lowrank_rnn._validate import check_choice
 from lowrank_rnn.analysis import (
     kappa_r,
-    participation_ratio,
+    pca,
     psychometric_curve,
     simulated_regime,
 )
@@ -116,26 +116,59 @@ def _authors_fig4_vectors(n: int, sigma2: float, seed: int) -> np.ndarray:
 AUTHORS_N_PCS = 5
 
 
+#: Principal components whose alignment with m and I is reported (Fig 4B/E, right).
+N_ALIGN_PCS = 3
+
+
+def _alignment_by_correlation(components: np.ndarray, vectors: Sequence[np.ndarray]
+                              ) -> np.ndarray:
+    """The authors' PC alignment: ``|corrcoef(PC_k, v)|`` (Pearson over neurons, i.e. the
+    cosine after removing each vector's mean over neurons).
+
+    Returns
+    -------
+    ndarray, shape (len(vectors), K)
+    """
+    pcs = components - components.mean(axis=1, keepdims=True)
+    out = np.empty((len(vectors), components.shape[0]))
+    for i, v in enumerate(vectors):
+        vc = v - v.mean()
+        num = pcs @ vc
+        den = np.linalg.norm(pcs, axis=1) * np.linalg.norm(vc)
+        out[i] = np.abs(np.divide(num, den, out=np.zeros_like(num), where=den > 0))
+    return out
+
+
 def _input_driven(net: LowRankRNN, m: np.ndarray, inp: np.ndarray, dt: float, steps: int,
                   on: int, off: int) -> dict:
     """Pulse of input along I from step ``on`` to ``off`` (as in the authors' Fig 4 code).
 
     Library measures: ``kappa_r = m.x/|m|^2`` (eq 34) averaged over the last quarter of the
-    pulse, participation ratio of all principal components of the whole trajectory. The
-    authors' measures on the same trajectory: ``kappa = |tanh(x).m / N|`` averaged from the
-    stimulus onset to the end, participation ratio over the top :data:`AUTHORS_N_PCS` PCs.
+    pulse, participation ratio of all principal components of the whole trajectory, and the
+    alignment of the top :data:`N_ALIGN_PCS` PCs with I and m as ``|cos|`` between the unit PC
+    axis and the vector (:func:`~lowrank_rnn.analysis.pca`). The authors' measures on the same
+    trajectory: ``kappa = |tanh(x).m / N|`` averaged from the stimulus onset to the end,
+    participation ratio over the top :data:`AUTHORS_N_PCS` PCs, alignment by correlation
+    (:func:`_alignment_by_correlation`). One eigendecomposition of the trajectory's covariance
+    gives all of them.
     """
     u = np.zeros((1, steps, 1))
     u[0, on:off, 0] = 1.0
     tr = simulate(net.replace(I=inp[:, None]), u, None, dt=dt)
     x = tr.x[0]
     late = x[off - (off - on) // 4: off]
+    res = pca(x, n_components=max(AUTHORS_N_PCS, N_ALIGN_PCS), vectors={"I": inp, "m": m})
+    top = res.eigenvalues[:AUTHORS_N_PCS]
+    pr_top = float(top.sum() ** 2 / np.sum(top**2)) if top.sum() > 0 else 0.0
+    k = N_ALIGN_PCS
     return {
         "kappa_r": float(np.mean(kappa_r(late, m))),
-        "pr": participation_ratio(x),
+        "pr": res.participation_ratio,
         "kappa_t": kappa_r(x, m),
         "kappa_authors": float(np.mean(np.abs(np.tanh(x[on:]) @ m)) / m.size),
-        "pr_authors": participation_ratio(x, n_components=AUTHORS_N_PCS),
+        "pr_authors": pr_top,
+        "align_cos": np.stack([res.alignment["I"][:k], res.alignment["m"][:k]]),
+        "align_corr": _alignment_by_correlation(res.components[:k], [inp, m]),
     }
 
 
@@ -153,7 +186,8 @@ def input_driven_point(n: int, sigma2: float, sigma_ni: float, vectors_seed: int
     Returns
     -------
     dict with ``kappa_r`` (end of the pulse), ``pr`` (participation ratio of the trajectory),
-    ``kappa_t`` (steps,), and the authors' ``kappa_authors`` and ``pr_authors``
+    ``kappa_t`` (steps,), the authors' ``kappa_authors`` and ``pr_authors``, and the alignment
+    of the top 3 PCs with (I, m), ``align_cos`` and the authors' ``align_corr``, shape (2, 3)
     (:func:`_input_driven`)
     """
     check_choice("vectors", vectors, ("paper", "authors"))
@@ -190,6 +224,25 @@ def _fig4_rows(ch: Checks, k_s: np.ndarray, dk_g: np.ndarray, pr_s: np.ndarray,
              "max over inner C > both ends")
     ch.holds(f"{pr} increases with g", bool(np.all(np.diff(pr_g) > 0)),
              np.round(pr_g, 3).tolist(), "strictly increasing")
+
+
+def _plane_fraction(align: np.ndarray) -> np.ndarray:
+    """``sqrt(sum_{k<2} a_k^2)`` over the top two PCs: the part of each unit vector (I, m) in
+    the plane of the top two PCs (1 when that plane contains it). ``align``: (..., 2, K)."""
+    return np.sqrt(np.sum(np.asarray(align)[..., :2] ** 2, axis=-1))
+
+
+def _alignment_rows(ch: Checks, align_s: np.ndarray, label: str) -> None:
+    """PC alignment rows of Fig 4 (``align_s``: (len(cs), 2, 3), first C = N): the dense
+    network's activity lies in the m–I plane (x = kappa m + v I from x0 = 0, eq 33), so its top
+    two PCs span I and m; sparsity moves them away from m."""
+    frac = _plane_fraction(align_s)  # (len(cs), 2): I, m
+    for j, name in enumerate(("I", "m")):
+        ch.close(f"C = N: part of {name} in the plane of the top 2 PCs ({label}); activity "
+                 "confined to the m-I plane (eq 33), tol: round-off and O(1/N) centring",
+                 frac[0, j], 1.0, 0.01)
+    ch.less(f"part of m in the top-2 PC plane at the smallest C < at C = N ({label}; sparsity "
+            "moves the leading PCs away from m)", frac[-1, 1], frac[0, 1])
 
 
 def compute_fig4(settings: Settings) -> FigureData:
@@ -251,10 +304,14 @@ def compute_fig4(settings: Settings) -> FigureData:
              "(eq 36-37); tol: t half-width of the mean", k_dense.mean(), k_theory,
              float(_t_tol(k_dense)))
     _fig4_rows(ch, k_s, dk_g, pr_s, pr_g, float(gs[-1]), len(vseeds))
+    al_cos, al_corr = sparse["align_cos"][:, 0], sparse["align_corr"][:, 0]
+    _alignment_rows(ch, al_cos, "|cos| of PC and vector")
     data = {"c": cs, "g": gs, "kappa_sparse": k_s, "kappa_gauss": k_g, "pr_sparse": pr_s,
             "pr_gauss": pr_g, "radius_c": radius_c, "kappa_theory": k_theory,
             "kappa_t_sparse": sparse["kappa_t"][:, 0], "kappa_t_gauss": gauss["kappa_t"][:, 0],
-            "dt": dt, "kappa_dense_networks": many}
+            "dt": dt, "kappa_dense_networks": many, "align_cos_sparse": al_cos,
+            "align_corr_sparse": al_corr, "align_cos_gauss": gauss["align_cos"][:, 0],
+            "align_corr_gauss": gauss["align_corr"][:, 0]}
     if authors:
         ka_s, ka_g = sparse["kappa_authors"][:, 0], gauss["kappa_authors"][:, 0]
         pa_s, pa_g = sparse["pr_authors"][:, 0], gauss["pr_authors"][:, 0]
@@ -264,6 +321,23 @@ def compute_fig4(settings: Settings) -> FigureData:
                    pr="authors' participation ratio (top 5 PCs)")
         data.update(kappa_authors_sparse=ka_s, kappa_authors_gauss=ka_g,
                     pr_authors_sparse=pa_s, pr_authors_gauss=pa_g)
+        _alignment_rows(ch, al_corr, "authors' |corrcoef| of PC and vector")
+        both = np.concatenate([
+            np.abs(al_corr - al_cos).ravel(),
+            np.abs(gauss["align_corr"] - gauss["align_cos"]).ravel()])
+        worst = int(np.argmax(both))
+        # centring a unit PC axis a and a vector b changes their cosine by
+        # (Z Z' - cos (Z^2 + Z'^2)/2) / N to first order, Z = sqrt(N) mean(a) / rms(a) and Z'
+        # likewise for b, each ~ N(0, 1) for loadings of zero population mean: |difference|
+        # <= (Z^2 + Z'^2) / N, and Z^2 + Z'^2 <= 2 q^2 at all K entries with probability
+        # >= 1 - ALPHA for q the normal quantile of ALPHA / (4 K) (union bound)
+        q = float(np.sqrt(2) * erfcinv(2 * ALPHA / (4 * both.size)))
+        ch.less(f"largest |authors' |corr| - library's |cos|| over the top 3 PCs, (I, m) and "
+                f"every C and g (the rules differ only by centring over neurons: O(1/N), bound "
+                f"2 q^2 / N, q = {q:.2f}); at that entry corr "
+                f"{np.concatenate([al_corr.ravel(), gauss['align_corr'].ravel()])[worst]:.4f}, "
+                f"cos {np.concatenate([al_cos.ravel(), gauss['align_cos'].ravel()])[worst]:.4f}",
+                float(both.max()), 2 * q**2 / n)
     params = {"n_neurons": n, "sigma2": round(sigma2, 4),
               "sigma_nI": "2 sigma2 (I = I_perp + 2 n)" if authors else sigma_ni,
               "sigma_mn": 0.0, "t_total": t_total, "dt": dt, "procedure": settings.procedure}
@@ -659,11 +733,17 @@ def _threshold_se(strengths: np.ndarray, p: np.ndarray, n_trials: int) -> float:
 
 
 def _curve(en, strengths: np.ndarray, repeats: int, seed: int) -> dict:
+    """Psychometric curve of ``en`` with two decision rules on the same trials: the mean
+    readout over the final window (the caption's, ``p_positive``) and the sign of the last
+    readout sample (the authors' code, ``p_last``)."""
     tb = evidence_trials(strengths, repeats, rng=seed)
     tr = simulate(en.net, tb.inputs, en.x0, dt=tb.dt, dtype=np.float32, keep_x=False,
                   backend="auto")
     cur = psychometric_curve(tr.z, tb.info["strength"], window_steps=tb.info["window_steps"])
     cur["threshold"] = _threshold(cur)
+    last = psychometric_curve(tr.z, tb.info["strength"], window_steps=1)
+    cur["p_last"] = last["p_positive"]
+    cur["threshold_last"] = _threshold(last)
     cur["z_example"] = tr.z[[0, -1], :, 0]
     return cur
 
@@ -681,8 +761,10 @@ def psychometric_point(n: int, sigma2: float, c: int, n_strengths: int, repeats:
 
     Returns
     -------
-    dict with ``p_positive`` (n_strengths,), ``threshold`` (strength where P first reaches 0.5)
-    and ``z_example`` (2, time): the readouts of the first and last trial
+    dict with ``p_positive`` (n_strengths,) (decision: mean readout over the final window),
+    ``threshold`` (strength where P first reaches 0.5), the same by the sign of the last
+    readout sample (the authors' rule), ``p_last`` and ``threshold_last``, and ``z_example``
+    (2, time): the readouts of the first and last trial
     """
     if (sigma_mn is None) == (lambda_1 is None):
         raise ValueError(f"sigma_mn={sigma_mn!r}, lambda_1={lambda_1!r}: give exactly one")
@@ -690,16 +772,88 @@ def psychometric_point(n: int, sigma2: float, c: int, n_strengths: int, repeats:
     en = evidence_network(int(n), sigma2, smn, c=int(c), dense=bool(dense), g=float(g), rng=seed)
     cur = _curve(en, np.linspace(0.0, 1.0, int(n_strengths)), int(repeats), int(trial_seed))
     return {"p_positive": cur["p_positive"], "threshold": cur["threshold"],
+            "p_last": cur["p_last"], "threshold_last": cur["threshold_last"],
             "z_example": cur["z_example"]}
+
+
+#: The authors' readout-variance analysis (their Fig 6 notebook): N, sigma_mn, stimulus
+#: strength, final samples whose variance is taken, repeats (networks) per point, C values.
+VARIANCE_N, VARIANCE_SIGMA_MN, VARIANCE_STRENGTH = 2000, 0.03, 1.0
+VARIANCE_CUTOFF, VARIANCE_REPEATS, VARIANCE_C = 80, 20, (50, 400)
+
+
+def readout_variance_point(n: int, sigma2: float, sigma_mn: float, c: int, strength: float,
+                           cutoff_steps: int, trial_seed: int, seed: int = 0
+                           ) -> dict[str, float]:
+    """Readout fluctuations of one Go/Nogo network at a strong stimulus (authors' analysis).
+
+    As in the authors' notebook: a fresh network (:func:`evidence_network` from ``seed``), one
+    trial at mean strength ``strength`` (noise along I, input I + h), started at
+    ``x0 = -m - n``; the variance over time of the readout ``z = tanh(x).w / N`` over the last
+    ``cutoff_steps`` samples.
+
+    Returns
+    -------
+    dict with ``variance``, ``mean`` of the readout over the last samples and ``positive``
+    (1.0 when some of them is positive: the authors keep only such trials)
+    """
+    en = evidence_network(int(n), sigma2, sigma_mn, c=int(c), rng=seed)
+    tb = evidence_trials(np.array([float(strength)]), 1,
+                         rng=np.random.default_rng([int(trial_seed), int(seed)]))
+    tr = simulate(en.net, tb.inputs, -(en.m + en.n), dt=tb.dt, dtype=np.float32,
+                  keep_x=False, backend="auto")
+    z = np.asarray(tr.z[0, -int(cutoff_steps):, 0], dtype=float)
+    return {"variance": float(z.var()), "mean": float(z.mean()),
+            "positive": float(np.any(z > 0))}
+
+
+def _readout_variance(settings: Settings, ch: Checks) -> dict[str, Any]:
+    """The authors' readout-variance analysis: variance of the final readout against sigma^2
+    (bulk radius sqrt(C) sigma^2, eq 14) at two C, averaged over the trials that end positive.
+
+    Rows: the paper's reading of it (p. 13: "the high-dimensional fluctuations induced by
+    random connectivity are averaged out by the readout"): at every (C, sigma^2) the readout's
+    standard deviation over the final samples stays below the size of its mean, so its sign
+    (the decision) is not flipped by the fluctuations. The variance curves themselves are in
+    the data (the notebook draws them; it states no expected shape).
+    """
+    quick = settings.quick
+    n = 1000 if quick else VARIANCE_N
+    s2 = np.round(np.linspace(0.1, 1.0, 4 if quick else 8), 4)
+    reps = 6 if quick else VARIANCE_REPEATS
+    seeds = [settings.seed * 1009 + 500 + i for i in range(reps)]
+    res = _sweep(readout_variance_point, {"c": list(VARIANCE_C), "sigma2": s2.tolist()}, seeds,
+                 {"n": n, "sigma_mn": VARIANCE_SIGMA_MN, "strength": VARIANCE_STRENGTH,
+                  "cutoff_steps": VARIANCE_CUTOFF, "trial_seed": settings.seed + 900},
+                 settings, "fig6_readout_variance")
+    var, keep = res["variance"], res["positive"] > 0  # (len(C), len(s2), reps)
+    size = np.abs(res["mean"])
+
+    def over_kept(a: np.ndarray) -> np.ndarray:
+        return np.array([[a[i, j][keep[i, j]].mean() if keep[i, j].any() else np.nan
+                          for j in range(s2.size)] for i in range(len(VARIANCE_C))])
+
+    mean, level = over_kept(var), over_kept(size)
+    ratio = np.sqrt(mean) / level
+    for i, c in enumerate(VARIANCE_C):
+        ok = bool(np.all(np.isfinite(ratio[i])) and np.all(ratio[i] < 1.0))
+        ch.holds(f"authors' readout variation at C = {c} (last {VARIANCE_CUTOFF} samples of the "
+                 f"trials that end positive): readout sd / |readout mean| < 1 at every sigma^2 "
+                 f"in {s2.tolist()} (fluctuations averaged out by the readout)", ok,
+                 np.round(ratio[i], 3).tolist(), rule="every ratio < 1")
+    return {"variance_sigma2": s2, "variance_c": np.array(VARIANCE_C), "variance_mean": mean,
+            "variance_readout_level": level, "variance_kept": keep.sum(axis=-1)}
 
 
 def compute_fig6(settings: Settings) -> FigureData:
     """Psychometric curves of the Go/Nogo task in sparse and low-rank + Gaussian networks."""
     quick = settings.quick
+    authors = settings.procedure == "authors"
     n = 1000 if quick else 2000
     sigma2 = 0.1
     strengths = np.linspace(0.0, 1.0, 8 if quick else 12)
-    reps = 10 if quick else 50
+    # the authors' notebook: 5 repeats per strength, decision from the last readout sample
+    reps = 5 if authors else (10 if quick else 50)
     seed = settings.seed
     c_list = [60, 80, 100]
     base = {"n": n, "sigma2": sigma2, "n_strengths": strengths.size, "repeats": reps}
@@ -722,8 +876,9 @@ def compute_fig6(settings: Settings) -> FigureData:
     curves_g = _sweep(psychometric_point, {"g": gs}, [seed + 21],
                       {**base, "sigma_mn": 0.06, "c": c_ref, "dense": True,
                        "trial_seed": seed + 301}, settings, "fig6ef")
-    p_c, p_d, p_g = (cv["p_positive"][:, 0] for cv in (curves_c, curves_d, curves_g))
-    thr_c, thr_d, thr_g = (cv["threshold"][:, 0] for cv in (curves_c, curves_d, curves_g))
+    p_key, t_key = ("p_last", "threshold_last") if authors else ("p_positive", "threshold")
+    p_c, p_d, p_g = (cv[p_key][:, 0] for cv in (curves_c, curves_d, curves_g))
+    thr_c, thr_d, thr_g = (cv[t_key][:, 0] for cv in (curves_c, curves_d, curves_g))
     sparse_ref = {"p_positive": p_c[-1], "threshold": thr_c[-1],
                   "z_example": curves_c["z_example"][-1, 0]}
     se = {key: np.array([_threshold_se(strengths, p, reps) for p in ps])
@@ -764,9 +919,28 @@ def compute_fig6(settings: Settings) -> FigureData:
             "z_example": sparse_ref["z_example"], "lambda_d": lam}
     params = {"n_neurons": n, "sigma2": sigma2, "sigma_mn_6C": 0.06, "lambda_1_6D": lam,
               "repeats": reps, "strengths": int(strengths.size), "t_total": 40.0, "dt": 0.2,
-              "noise": 0.4}
-    if settings.procedure == "authors":
-        params["procedure"] = "paper (no separate authors' procedure for Fig 6 yet)"
+              "noise": 0.4, "procedure": settings.procedure,
+              "decision": ("sign of the last readout sample" if authors else
+                           "sign of the mean readout over the final 1 tau")}
+    if authors:
+        # both decision rules on the same trials of every curve: the numbers side by side
+        for key, cv, label, s_ in (("c", curves_c, "6C, C", se["c"]),
+                                   ("d", curves_d, "6D, C", se["d"])):
+            t_win = cv["threshold"][:, 0]
+            se_win = np.array([_threshold_se(strengths, p, reps)
+                               for p in cv["p_positive"][:, 0]])
+            data[f"thr_window_{key}"] = t_win
+            ch.close(f"Fig {label} = {c_list[-1]}: threshold by the last readout sample "
+                     f"(authors) vs by the mean over the final window (caption), same trials "
+                     f"({cv['threshold_last'][-1, 0]:.3f} vs {t_win[-1]:.3f}); tol z x SE",
+                     float(cv["threshold_last"][-1, 0]), float(t_win[-1]),
+                     tol(s_[-1], se_win[-1]))
+        data.update(_readout_variance(settings, ch))
+        params.update(readout_variance={"n": 1000 if quick else VARIANCE_N,
+                                        "sigma_mn": VARIANCE_SIGMA_MN, "c": list(VARIANCE_C),
+                                        "strength": VARIANCE_STRENGTH, "x0": "-m - n",
+                                        "last_samples": VARIANCE_CUTOFF,
+                                        "repeats": 6 if quick else VARIANCE_REPEATS})
     return FigureData(data, ch, params)
 
 
@@ -778,7 +952,8 @@ def plot_fig6(fd: FigureData, path: Path) -> None:
     from lowrank_rnn.plotting.psychometric import plot_psychometric
 
     d = fd.data
-    fig, ax = plt.subplots(1, 4, figsize=(15, 3.6))
+    variance = "variance_mean" in d  # the authors' readout-variance analysis
+    fig, ax = plt.subplots(1, 5 if variance else 4, figsize=(18.5 if variance else 15, 3.6))
     ax[0].plot(d["z_example"][0], label="lowest strength")
     ax[0].plot(d["z_example"][1], label="highest strength")
     ax[0].axhline(0, color="0.6", lw=0.8)
@@ -791,6 +966,13 @@ def plot_fig6(fd: FigureData, path: Path) -> None:
         (ax[3], "p_g", [f"g={g:.2f}" for g in d["g_list"]], "6F: low rank + Gaussian"),
     ):
         plot_psychometric(a, d["strengths"], d[key], labels, title=title)
+    if variance:
+        for c, row in zip(d["variance_c"], d["variance_mean"], strict=True):
+            ax[4].plot(d["variance_sigma2"], row, "o-", label=f"C={c}")
+        ax[4].set_xlabel("sigma^2")
+        ax[4].set_ylabel("readout variance (final samples)")
+        ax[4].set_title("authors: readout variation", fontsize=9)
+        ax[4].legend(fontsize=7)
     finish_figure(fig, path)
 
 
