@@ -173,9 +173,9 @@ def test_authors_bulk_rows_can_fail() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 3])
 def test_authors_procedure_figures_quick(seed: int) -> None:
-    """--procedure authors: Figs 2, 4 and 5 give both procedures' rows on the same draws, and
-    pass (their tolerances hold for any seed)."""
-    from lowrank_rnn.reproduce.herbert2022.dynamics import compute_fig4, compute_fig5
+    """--procedure authors: Figs 2, 4, 5 and 6 give both procedures' rows on the same draws,
+    and pass (their tolerances hold for any seed)."""
+    from lowrank_rnn.reproduce.herbert2022.dynamics import compute_fig4, compute_fig5, compute_fig6
     from lowrank_rnn.reproduce.herbert2022.spectra import fig2
 
     st = Settings(quick=True, seed=seed, procedure="authors")
@@ -187,9 +187,16 @@ def test_authors_procedure_figures_quick(seed: int) -> None:
     names4 = [r.check for r in fd4.checks.rows]
     assert any(c.startswith("authors' participation ratio") for c in names4)
     assert any(c.startswith("kappa_r") for c in names4)
+    assert any("authors' |corrcoef|" in c for c in names4)
+    assert any("library's |cos|" in c for c in names4)
+    fd6 = compute_fig6(st)
+    names6 = [r.check for r in fd6.checks.rows]
+    assert any("by the last readout sample (authors)" in c for c in names6)
+    assert any("authors' readout variation" in c for c in names6)
+    assert fd6.params["repeats"] == 5
     fd5 = compute_fig5(st)
     names5 = [r.check for r in fd5.checks.rows]
     assert any("authors' sample points" in c for c in names5)
     assert any("split by sign" in c for c in names5)
-    rows = fd2.checks.rows + fd4.checks.rows + fd5.checks.rows
+    rows = fd2.checks.rows + fd4.checks.rows + fd5.checks.rows + fd6.checks.rows
     assert all(r.passed for r in rows), [r for r in rows if not r.passed]
