@@ -233,8 +233,11 @@ class Settings:
         How figures measure what they check: ``'paper'`` follows the paper's text and captions
         with the library's estimators; ``'authors'`` follows the authors' public code where it
         differs (Herbert & Ostojic 2022: bulk radius by the real-part rule, loadings by
-        Gram–Schmidt without normalisation, the notebooks' parameters), and adds rows that show
-        the library's measurement beside the authors' on the same draws. Papers without a
+        Gram–Schmidt without normalisation, the notebooks' parameters; Fig 4: kappa, the
+        participation ratio and the PC alignment as their code measures them; Fig 6: the
+        decision from the last readout sample over 5 repeats, and their readout-variance
+        analysis), and adds rows that show the library's measurement beside the authors' on
+        the same draws. Papers without a
         separate authors' procedure run the same either way.
     store_dir : str or None
         Directory under which full-mode sweeps keep their stores, one per sweep name
