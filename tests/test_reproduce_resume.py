@@ -169,8 +169,9 @@ def test_cli_full_logs_lines_resumes_and_fresh_recomputes(toy, tmp_path, capsys)
     assert any(re.search(r"sweep toy_sweep: 12/12 points done in", ln)
                for ln in logged), err
     assert _calls() == N_POINTS
-    code, _, _ = run_cli(["reproduce", "toy", "--full", "--out", str(out)], capsys)
+    code, _, err = run_cli(["reproduce", "toy", "--full", "--out", str(out)], capsys)
     assert code == 0 and _calls() == N_POINTS  # reused
+    assert "sweep toy_sweep: all 12 points reused from the store" in err
     code, _, err = run_cli(["reproduce", "toy", "--full", "--fresh", "--out", str(out)], capsys)
     assert code == 0 and _calls() == 2 * N_POINTS and "recomputed: --fresh" in err
 
@@ -224,5 +225,8 @@ def test_progress_log_interval_counts_from_the_last_line():
     assert len(progress) == 33
     # 997 points left at 0.25 points/s: 3988 s
     assert progress[0] == "s: 3/1000 points (0%), 0.25 points/s, ETA 1 h 06 min"
+    done = []
+    ProgressLog("r", write=done.append, clock=clock)(7, 7)  # everything reused
+    assert done == ["r: all 7 points reused from the store"]
     with pytest.raises(ValueError, match="interval=0"):
         ProgressLog("s", interval=0)

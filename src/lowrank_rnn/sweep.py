@@ -523,10 +523,12 @@ class ProgressLog:
         if self._start is None:
             self._start = (now, done)
             self._last = now
+            if done >= total:
+                self.write(f"{self.label}: all {total} points reused from the store")
+                return
             reused = f", {done} reused from the store" if done else ""
             self.write(f"{self.label}: {total} points{reused}")
-            if done < total:
-                return
+            return
         t0, d0 = self._start
         elapsed = now - t0
         rate = (done - d0) / elapsed if elapsed > 0 else float("nan")
@@ -709,7 +711,8 @@ def run_sweep(
         Ignored when ``scheduler`` is given.
     progress : bool or callable
         True: a rich progress bar on stderr (points done / total, rate, time left); a callable
-        ``progress(done, total)`` is called instead; False: silent.
+        ``progress(done, total)`` is called instead (once, with ``done == total``, when every
+        point is reused from ``store``); False: silent.
     label : str, optional
         Description shown on the progress bar (default: the function's name).
     fresh : bool, default False
@@ -860,6 +863,8 @@ def _run_sweep(func, grid_, seeds_, fixed_, store_, scheduler, workers,  # noqa:
         results[p.key] = out
 
     desc = label or getattr(func, "__name__", "sweep")
+    if not todo and callable(progress):  # everything reused: say so once
+        progress(n_reused, len(points))
     if todo:
         with _progress(progress, len(points), n_reused, desc) as advance:
             if serial:
