@@ -10,6 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 from lowrank_rnn.connectivity import bernoulli_mask
 from lowrank_rnn.fit.populations import (
     PopulationMixture,
+    bootstrap_network,
     fit_populations,
     network_loadings,
     resampled_scores,
@@ -120,6 +121,27 @@ def test_resampled_scores_draw_reproducible_networks():
     s1 = resampled_scores(mix, 300, lambda net: float(net.M.sum()), draws=4, rng=3)
     s2 = resampled_scores(mix, 300, lambda net: float(net.M.sum()), draws=4, rng=3)
     assert s1.shape == (4,) and np.array_equal(s1, s2) and len(set(s1)) == 4
+
+
+def test_bootstrap_network_copies_neurons_at_the_new_scale():
+    """Each neuron of the bootstrap network is a neuron of the original in mean-field units
+    (J = M N^T / N_new, W = w / N_new): rows of its loadings are rows of the original's, and
+    every original neuron is drawn about N_new / N times."""
+    net = known_mixture(2, d_in=1).sample_network(150, rng=0)
+    X, _ = network_loadings(net)
+    boot = bootstrap_network(net, 6000, rng=4)
+    Xb, dims = network_loadings(boot)
+    assert Xb.shape == (6000, X.shape[1]) and dims == {"rank": 2, "d_in": 1, "d_out": 1}
+    dist = np.abs(Xb[:, None, :] - X[None, :, :]).max(axis=2)
+    hit = dist.argmin(axis=1)
+    np.testing.assert_allclose(Xb, X[hit], rtol=1e-12, atol=1e-12)
+    counts = np.bincount(hit, minlength=150)
+    # multinomial counts: mean 40, sd sqrt(40 (1 - 1/150)); 6 sd either side for any seed
+    assert np.all(np.abs(counts - 40) < 6 * np.sqrt(40))
+    again = bootstrap_network(net, 6000, rng=4)
+    assert np.array_equal(again.M, boot.M) and np.array_equal(again.W, boot.W)
+    with pytest.raises(ValueError, match="n_neurons"):
+        bootstrap_network(net, 0)
 
 
 def test_bad_arguments_are_named():

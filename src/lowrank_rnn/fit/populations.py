@@ -57,6 +57,7 @@ __all__ = [
     "PopulationMixture",
     "fit_populations",
     "resampled_scores",
+    "bootstrap_network",
 ]
 
 
@@ -657,3 +658,42 @@ def resampled_scores(
         raise ValueError(f"score: expected a callable score(net), got {type(score).__name__}")
     gens = as_rng(rng).spawn(draws)
     return np.array([float(score(mixture.sample_network(n, rng=g))) for g in gens])
+
+
+def bootstrap_network(net: LowRankRNN, n_neurons: int, *, rng: RngLike = None) -> LowRankRNN:
+    """A network of ``n_neurons`` neurons drawn with replacement from the neurons of ``net``.
+
+    The control for resampling from a fitted mixture: each new neuron copies the loadings
+    ``(m, n, I, w)`` of a neuron of ``net`` chosen uniformly (the empirical distribution instead
+    of a Gaussian mixture), with the same scaling as ``mixture_.sample_network``: in the units
+    of :func:`network_loadings` the rows of the new network are rows of the old one, so
+    ``J = M N^T / n_neurons`` and ``W = w / n_neurons``. As ``n_neurons`` grows the latent
+    dynamics approach those of ``net`` itself (a pure low-rank network's latent dynamics are
+    the mean field of its own empirical loading distribution), with sampling error of order
+    ``1 / sqrt(n_neurons)`` in the overlaps; a task that fails on such networks fails from that
+    error, whatever mixture is fitted.
+
+    Parameters
+    ----------
+    net : LowRankRNN
+        A pure low-rank network (no mask, no random part).
+    n_neurons : int
+        Size of the new network (>= 1).
+    rng : Generator, int or None
+
+    Returns
+    -------
+    LowRankRNN
+        Same rank, inputs, readout, ``phi``, ``tau`` and ``readout_scale`` as ``net``.
+    """
+    X, dims = network_loadings(net)
+    n_new = check_int("n_neurons", n_neurons, minimum=1)
+    idx = as_rng(rng).integers(0, X.shape[0], size=n_new)
+    r, k = dims["rank"], dims["d_in"]
+    Xi = X[idx]
+    return LowRankRNN(
+        Xi[:, :r], Xi[:, r:2 * r] / n_new,
+        Xi[:, 2 * r:2 * r + k] if k else None,
+        Xi[:, 2 * r + k:] / n_new if dims["d_out"] else None,
+        readout_scale=net.readout_scale, tau=net.tau, phi=net.phi,
+    )
