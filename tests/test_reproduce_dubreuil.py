@@ -23,6 +23,7 @@ def test_resampled_accuracy_of_a_trained_decision_network():
     network computed through simulate equals the trainer's own prediction."""
     from lowrank_rnn.reproduce.dubreuil2022 import (
         _accuracy,
+        bootstrap_accuracy,
         resampled_accuracy,
         train_task_network,
     )
@@ -35,6 +36,12 @@ def test_resampled_accuracy_of_a_trained_decision_network():
     acc, fit = resampled_accuracy(net, 1, test, draws=2, rng=np.random.default_rng(0))
     assert acc.shape == (2,) and fit.n_populations_ == 1
     assert _accuracy(net, test) >= 0.9 and acc.min() >= 0.85
+    # the control: the trained neurons resampled with replacement, at a larger size
+    boot = bootstrap_accuracy(net, test, draws=2, rng=np.random.default_rng(1), n_neurons=256)
+    assert boot.shape == (2,) and boot.min() >= 0.85
+    big, _ = resampled_accuracy(net, 1, test, draws=1, rng=np.random.default_rng(2),
+                                n_neurons=256)
+    assert big.shape == (1,) and big[0] >= 0.85
 
 
 @pytest.mark.slow
