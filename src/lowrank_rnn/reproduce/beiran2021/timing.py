@@ -24,7 +24,7 @@ input channel).
 Measured in full mode (3 seeds): the trained networks produce the 10.4-15.6 tau intervals
 within 10 % but the 8 tau one 6-12 % long (accuracy 0.73, 1.0, 0.74); BIC picks P = 2 for every
 seed; networks resampled at N = 1024 fail the task for P = 1 (accuracy 0.15), for the BIC P
-(0.12) and for the control alike (about 0.27), with task losses 50-130 times the trained
+(0.12) and for the control alike (0.26), with task losses 55-115 times the trained
 networks'. The resampled second moments match the trained ones (|z| < 3), so the scaling of
 connectivity, inputs and readout is not the cause; the trained solutions need their overlaps
 more precisely than the sampling error at these sizes allows. Resampling more neurons (N = 4096
