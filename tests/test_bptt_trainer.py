@@ -358,3 +358,45 @@ def test_progress_writes_log_lines_when_not_a_terminal(capsys):
     BPTTTrainer(4, 1, n_epochs=2, batch_size=8, progress=True, random_state=0).fit(batch, batch)
     err = capsys.readouterr().err
     assert "BPTT epoch 1/2" in err and "BPTT epoch 2/2" in err and "val" in err
+
+
+def test_truncate_rank_is_the_eckart_young_approximation_on_the_trainers_scale():
+    import scipy.linalg
+
+    from lowrank_rnn.fit.bptt import truncate_rank
+
+    rng = np.random.default_rng(7)
+    n = 30
+    full = LowRankRNN(M=rng.standard_normal((n, 1)), N=rng.standard_normal((n, 1)),
+                      I=rng.standard_normal((n, 2)), W=rng.standard_normal((n, 1)),
+                      random=rng.standard_normal((n, n)) / np.sqrt(n), scale=0.5 / n,
+                      readout_scale=0.5, tau=2.0)
+    J = full.to_dense()
+    s = scipy.linalg.svdvals(J)
+    for r in (1, 3, n):
+        net = truncate_rank(full, r)
+        assert net.M.shape == net.N.shape == (n, r) and net.random is None
+        assert net.scale == 1.0 / n  # the parametrisation BPTTTrainer draws
+        np.testing.assert_allclose(net.N.T @ net.N / n, np.eye(r), atol=1e-10)
+        np.testing.assert_allclose(np.sort(np.linalg.norm(net.M, axis=0) / np.sqrt(n)),
+                                   np.sort(s[:r]), rtol=1e-10)
+        # the Frobenius error of the best rank-r matrix is the norm of the dropped spectrum
+        err = np.linalg.norm(J - net.to_dense())
+        assert err == pytest.approx(np.sqrt(np.sum(s[r:] ** 2)), abs=1e-9)
+        np.testing.assert_array_equal(net.I, full.I)
+        assert (net.tau, net.readout_scale) == (2.0, 0.5)
+    # at full rank the dynamics are the original network's
+    u = rng.standard_normal((2, 20, 2))
+    np.testing.assert_allclose(simulate(truncate_rank(full, n), u, dt=0.1).z,
+                               simulate(full, u, dt=0.1).z, atol=1e-10)
+    # an exactly rank-2 matrix (a masked one too) is recovered
+    mask = sp.random(n, n, density=0.5, random_state=1, data_rvs=np.ones)
+    low = LowRankRNN(M=rng.standard_normal((n, 2)), N=rng.standard_normal((n, 2)),
+                     I=rng.standard_normal((n, 1)), W=rng.standard_normal((n, 1)))
+    np.testing.assert_allclose(truncate_rank(low, 2).to_dense(), low.to_dense(), atol=1e-10)
+    masked = low.replace(mask=mask)
+    np.testing.assert_allclose(truncate_rank(masked, n).to_dense(), masked.to_dense(),
+                               atol=1e-10)
+    for bad in (0, n + 1):
+        with pytest.raises(ValueError, match="rank"):
+            truncate_rank(full, bad)

@@ -52,7 +52,7 @@ from lowrank_rnn.network import LowRankRNN
 from lowrank_rnn.tasks._base import TrialBatch
 from lowrank_rnn.transfer import PHI_NAMES
 
-__all__ = ["BPTTTrainer", "masked_mse", "resolve_device", "CHECKPOINT_FORMAT"]
+__all__ = ["BPTTTrainer", "masked_mse", "resolve_device", "truncate_rank", "CHECKPOINT_FORMAT"]
 
 _LOW_RANK_PARAMS = ("M", "N", "I", "W", "b", "b_out", "x0")
 _FULL_RANK_PARAMS = ("J", "I", "W", "b", "b_out", "x0")
@@ -106,6 +106,44 @@ def resolve_device(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda': no CUDA device is available; use 'cpu' or 'auto'")
     return device
+
+
+def truncate_rank(net: LowRankRNN, rank: int) -> LowRankRNN:
+    """The best rank-``rank`` approximation of a network, as factors on the trainer's scale.
+
+    The recurrent matrix ``J`` (its dense form, random part and mask included) is factorised by
+    SVD, ``J = U S V^T``, and cut to its ``rank`` largest singular values, the closest matrix of
+    that rank in Frobenius and spectral norm (Eckart-Young). The factors are returned in the
+    parametrisation ``J_r = M N^T / n_neurons`` that :class:`BPTTTrainer` draws (entries of
+    order one): ``M = sqrt(n) U_r S_r``, ``N = sqrt(n) V_r``, as Dubreuil et al. 2022 (Methods)
+    do when a full-rank network trained first starts a low-rank one. On the exact SVD factors
+    (``scale = 1``, entries of order ``1/sqrt(n)``) the optimiser's steps would be ``sqrt(n)``
+    times larger relative to the weights, and training from them stalls.
+
+    Parameters
+    ----------
+    net : LowRankRNN
+        Any network (e.g. :meth:`BPTTTrainer.to_network` of a full-rank trainer); its
+        ``n_neurons`` must be at most :data:`lowrank_rnn.network.DENSE_LIMIT`.
+    rank : int
+        1 <= rank <= n_neurons.
+
+    Returns
+    -------
+    LowRankRNN
+        ``M, N`` of shape (n_neurons, rank), ``scale = 1 / n_neurons``, no random part or mask;
+        inputs, readout, tau and phi of ``net``.
+    """
+    if not isinstance(net, LowRankRNN):
+        raise ValueError(f"net: expected a LowRankRNN, got {type(net).__name__}")
+    n = net.n_neurons
+    rank = check_int("rank", rank, minimum=1)
+    if rank > n:
+        raise ValueError(f"rank={rank}: must be <= n_neurons={n}")
+    u, s, vt = np.linalg.svd(net.to_dense(), full_matrices=False)
+    root = math.sqrt(n)
+    return net.replace(M=root * u[:, :rank] * s[:rank], N=root * vt[:rank].T, scale=1.0 / n,
+                       random=None, mask=None)
 
 
 @contextmanager
