@@ -230,3 +230,49 @@ def test_progress_log_interval_counts_from_the_last_line():
     assert done == ["r: all 7 points reused from the store"]
     with pytest.raises(ValueError, match="interval=0"):
         ProgressLog("s", interval=0)
+
+
+def test_progress_log_tick_fills_a_silence_longer_than_the_interval():
+    clock, lines = FakeClock(), []
+    log = ProgressLog("s", interval=30.0, write=lines.append, clock=clock)
+    log.tick()  # before the sweep starts: nothing
+    assert lines == []
+    log(0, 10)
+    clock.t += 29.0
+    log.tick()  # not yet 30 s without a line
+    assert len(lines) == 1
+    clock.t += 2.0
+    log.tick()
+    assert lines[-1] == "s: 0/10 points (0%), 0 points/s, ETA unknown; still running, 31 s elapsed"
+    log.tick()  # the tick's own line restarts the interval
+    assert len(lines) == 2
+    clock.t += 9.0
+    log(1, 10)  # a point finished 9 s after the tick's line: too soon for another line
+    assert len(lines) == 2
+    clock.t += 30.0
+    log(10, 10)
+    log.tick()  # after the last point: silent
+    assert lines[-1] == "s: 10/10 points done in 1 min 10 s (0.143 points/s)"
+    assert len(lines) == 3
+
+
+def test_progress_log_heartbeat_thread_writes_and_stops():
+    import threading
+
+    lines: list[str] = []
+    wrote = threading.Event()
+
+    def write(line: str) -> None:
+        lines.append(line)
+        if "still running" in line:
+            wrote.set()
+
+    log = ProgressLog("s", interval=0.05, write=write, heartbeat=True)
+    log(0, 3)
+    assert wrote.wait(10.0), lines
+    log.close()
+    n = len(lines)
+    assert log._thread is None
+    wrote.clear()
+    assert not wrote.wait(0.2)  # closed: no more lines
+    assert len(lines) == n

@@ -484,7 +484,10 @@ class ProgressLog:
     line when the sweep starts, then at most one line every ``interval`` seconds with the points
     done / total, the rate and the time left, and a last line when every point is done. The
     rate counts only the points computed since the first call (points reused from a store are
-    done at the start).
+    done at the start). With ``heartbeat=True`` a sweep whose points each take longer than
+    ``interval`` is not silent either: a background thread calls :meth:`tick`, which writes a
+    "still running" line when no line was written for ``interval`` seconds, so the gap between
+    two lines stays about ``interval`` (the thread stops at the last point or :meth:`close`).
 
     Parameters
     ----------
@@ -496,6 +499,8 @@ class ProgressLog:
         ``write(line)`` for each line (default: the line on stderr).
     clock : callable, optional
         Seconds, monotonic (default :func:`time.monotonic`); tests pass a fake clock.
+    heartbeat : bool, default False
+        Start the background thread that calls :meth:`tick` (``reproduce --full`` turns it on).
 
     Examples
     --------
@@ -508,42 +513,102 @@ class ProgressLog:
 
     def __init__(self, label: str, *, interval: float = PROGRESS_INTERVAL_S,
                  write: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, heartbeat: bool = False) -> None:
+        import threading
+
         from lowrank_rnn._validate import check_real
 
         self.label = str(label)
         self.interval = check_real("interval", interval, minimum=0.0, min_inclusive=False)
         self.write = write if write is not None else _stderr_line
         self.clock = clock
+        self.heartbeat = bool(heartbeat)
         self._start: tuple[float, int] | None = None
         self._last = 0.0
+        self._state = (0, 0)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __call__(self, done: int, total: int) -> None:
-        now = self.clock()
-        if self._start is None:
-            self._start = (now, done)
-            self._last = now
-            if done >= total:
-                self.write(f"{self.label}: all {total} points reused from the store")
+        with self._lock:
+            now = self.clock()
+            self._state = (done, total)
+            if self._start is None:
+                self._start = (now, done)
+                self._last = now
+                if done >= total:
+                    self.write(f"{self.label}: all {total} points reused from the store")
+                    return
+                reused = f", {done} reused from the store" if done else ""
+                self.write(f"{self.label}: {total} points{reused}")
+                self._start_heartbeat()
                 return
-            reused = f", {done} reused from the store" if done else ""
-            self.write(f"{self.label}: {total} points{reused}")
+            elapsed = now - self._start[0]
+            if done >= total:
+                self.write(f"{self.label}: {done}/{total} points done in {_duration(elapsed)}"
+                           f" ({self._rate_text(now)})")
+                self._stop.set()
+                return
+            if now - self._last < self.interval:
+                return
+            self._last = now
+            self.write(self._status(now))
+
+    def tick(self) -> None:
+        """Write a "still running" line if no line was written for ``interval`` seconds.
+
+        Called by the heartbeat thread; a no-op before the first call and after the last point.
+        """
+        with self._lock:
+            done, total = self._state
+            if self._start is None or done >= total or self._stop.is_set():
+                return
+            now = self.clock()
+            if now - self._last < self.interval:
+                return
+            self._last = now
+            self.write(f"{self._status(now)}; still running, "
+                       f"{_duration(now - self._start[0])} elapsed")
+
+    def close(self) -> None:
+        """Stop the heartbeat thread (the sweep ended, finished or not)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+
+    def _start_heartbeat(self) -> None:
+        import threading
+
+        if not self.heartbeat or self._thread is not None:
             return
+
+        def beat() -> None:
+            while not self._stop.wait(min(self.interval, 5.0)):
+                self.tick()
+
+        self._thread = threading.Thread(target=beat, name=f"progress {self.label}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _rate(self, now: float) -> float:
+        assert self._start is not None
         t0, d0 = self._start
         elapsed = now - t0
-        rate = (done - d0) / elapsed if elapsed > 0 else float("nan")
-        rate_txt = f"{rate:.3g} points/s" if math.isfinite(rate) else "rate unknown"
-        if done >= total:
-            self.write(f"{self.label}: {done}/{total} points done in {_duration(elapsed)}"
-                       f" ({rate_txt})")
-            return
-        if now - self._last < self.interval:
-            return
-        self._last = now
+        return (self._state[0] - d0) / elapsed if elapsed > 0 else float("nan")
+
+    def _rate_text(self, now: float) -> str:
+        rate = self._rate(now)
+        return f"{rate:.3g} points/s" if math.isfinite(rate) else "rate unknown"
+
+    def _status(self, now: float) -> str:
+        done, total = self._state
+        rate = self._rate(now)
         eta = (f"ETA {_duration((total - done) / rate)}"
                if math.isfinite(rate) and rate > 0 else "ETA unknown")
-        self.write(f"{self.label}: {done}/{total} points ({100 * done / total:.0f}%), "
-                   f"{rate_txt}, {eta}")
+        return (f"{self.label}: {done}/{total} points ({100 * done / total:.0f}%), "
+                f"{self._rate_text(now)}, {eta}")
 
 
 def _stderr_line(line: str) -> None:
@@ -564,7 +629,12 @@ def _progress(progress: ProgressLike, total: int, done: int,
             state["done"] += n
             progress(state["done"], total)
 
-        yield advance_cb
+        try:
+            yield advance_cb
+        finally:  # a heartbeat thread (ProgressLog) must not outlive its sweep
+            close = getattr(progress, "close", None)
+            if callable(close):
+                close()
         return
     if not progress:
         yield lambda n=1: None

@@ -248,7 +248,8 @@ class Settings:
         Recompute every full-mode sweep point instead of reusing the stored ones.
     progress : {'bar', 'lines', 'off'}
         How full-mode sweeps show their progress: a live bar on a terminal, plain lines for a
-        log (:class:`lowrank_rnn.sweep.ProgressLog`, at most one every 30 s), or nothing.
+        log (:class:`lowrank_rnn.sweep.ProgressLog`: a line about every 30 s, also while one point
+        runs longer than that), or nothing.
     """
 
     quick: bool = True
@@ -394,7 +395,7 @@ def sweep_options(settings: Settings, name: str | None = None) -> dict[str, Any]
 
     progress: Any = {"bar": True, "off": False}.get(settings.progress)
     if progress is None:
-        progress = ProgressLog(f"sweep {name or 'points'}", write=log_line)
+        progress = ProgressLog(f"sweep {name or 'points'}", write=log_line, heartbeat=True)
     opts: dict[str, Any] = {"scheduler": settings.scheduler, "workers": settings.workers,
                             "progress": progress}
     root = settings.store_dir or os.environ.get(SWEEP_DIR_ENV)
