@@ -25,12 +25,12 @@ Measured in full mode (3 seeds): the trained networks produce the 10.4-15.6 tau 
 within 10 % but the 8 tau one 6-12 % long (accuracy 0.73, 1.0, 0.74); BIC picks P = 2 for every
 seed; networks resampled at N = 1024 fail the task for P = 1 (accuracy 0.15), for the BIC P
 (0.12) and for the control alike (0.26), with task losses 55-115 times the trained
-networks'. The resampled second moments match the trained ones (|z| < 3), so the scaling of
-connectivity, inputs and readout is not the cause; the trained solutions need their overlaps
-more precisely than the sampling error at these sizes allows. Resampling more neurons (N = 4096
-and 16384, 8 draws, one or two seeds) narrows the gap for every model (control 0.52, P = 1 0.33,
-P = 2 0.32 at N = 16384) without separating P = 1 from P = 2. The rows that state the paper's
-claim fail as measured.
+networks'. The resampled second moments match the trained ones (absolute z-scores < 3), so
+the scaling of connectivity, inputs and readout is not the cause; the trained solutions need
+their overlaps more precisely than the sampling error at these sizes allows. Resampling more
+neurons (N = 4096 and 16384, 8 draws, one or two seeds) narrows the gap for every model
+(control 0.52, P = 1 0.33, P = 2 0.32 at N = 16384) without separating P = 1 from P = 2. The
+rows that state the paper's claim fail as measured.
 
 Quick mode is a smoke test of the pipeline (a small network trained for a few seconds cannot
 learn the task): its rows check that training lowered the loss and that resampled networks
