@@ -13,9 +13,11 @@ from lowrank_rnn.fit.populations import fit_populations  # noqa: E402
 from lowrank_rnn.reproduce import load_paper  # noqa: E402
 from lowrank_rnn.reproduce._core import Settings  # noqa: E402
 from lowrank_rnn.reproduce.beiran2021.timing import (  # noqa: E402
+    TIMING_SETTINGS,
     compute_fig8,
     loading_moment_z,
     network_outputs,
+    timing_settings,
 )
 from lowrank_rnn.tasks.timing import ready_set_go_trials  # noqa: E402
 from lowrank_rnn.theory.meanfield import GaussianMixture  # noqa: E402
@@ -66,3 +68,37 @@ def test_quick_mode_is_a_passing_smoke_test():
     assert rows and all(r.passed for r in rows), [r.as_dict() for r in rows]
     assert all(r.check.startswith("smoke test") for r in rows)
     assert fd.params["mode"].startswith("smoke test")
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_tonic_option_of_the_recipe(quick):
+    plain = timing_settings(quick)
+    assert plain["task"]["tonic"] == 0.0
+    assert ready_set_go_trials(2, rng=0, **plain["task"]).inputs.shape[2] == 2
+    on = timing_settings(quick, tonic=1.0)
+    b = ready_set_go_trials(2, rng=0, **on["task"])
+    assert b.inputs.shape[2] == 3 and np.all(b.inputs[..., 2] == 1.0)
+    # a copy: the module's recipe keeps its default
+    assert TIMING_SETTINGS["quick" if quick else "full"]["task"]["tonic"] == 0.0
+    with pytest.raises(ValueError, match="tonic"):
+        timing_settings(quick, tonic=float("inf"))
+
+
+def test_a_network_trained_with_the_tonic_input_has_its_input_vector():
+    b = ready_set_go_trials(3, tonic=1.0, rng=0, dt=0.2, ready=2.0)
+    tr = BPTTTrainer(16, 2, n_epochs=1, batches_per_epoch=1, random_state=0,
+                     dtype="float64").fit(b)
+    net = tr.to_network()
+    assert net.d_in == 3
+    np.testing.assert_allclose(network_outputs(net, b), tr.predict(b.inputs), atol=1e-10)
+    # the population fit sees the tonic input loadings as one more coordinate per neuron
+    assert fit_populations(net, 1, rng=0).mixture_.sample_network(40, rng=1).d_in == 3
+
+
+@pytest.mark.slow
+def test_quick_mode_with_the_tonic_input():
+    fd = compute_fig8(Settings(quick=True, seed=0), tonic=1.0)
+    rows = fd.checks.rows
+    assert rows and all(r.passed for r in rows), [r.as_dict() for r in rows]
+    assert all(r.check.startswith("smoke test: tonic input 1: ") for r in rows)
+    assert fd.params["tonic_input"] == 1.0

@@ -174,6 +174,22 @@ def test_ready_set_go_structure_and_interval_readout(seed):
     assert timing_error(b.targets, b)["accuracy"] == 1.0
 
 
+@pytest.mark.parametrize("tonic", [1.0, -0.5])
+def test_ready_set_go_tonic_channel(tonic):
+    kw = dict(ready_jitter=1.0, noise_sd=0.3)
+    plain = ready_set_go_trials(12, rng=4, **kw)
+    b = ready_set_go_trials(12, tonic=tonic, rng=4, **kw)
+    assert plain.inputs.shape[2] == 2 and b.inputs.shape == plain.inputs.shape[:2] + (3,)
+    # the tonic channel is the constant on every step (no noise); the rest is the same draw
+    assert np.all(b.inputs[..., 2] == tonic)
+    np.testing.assert_array_equal(b.inputs[..., :2], plain.inputs)
+    np.testing.assert_array_equal(b.targets, plain.targets)
+    np.testing.assert_array_equal(b.mask, plain.mask)
+    # the default adds no channel: explicitly 0 gives the same batch as not asking
+    z = ready_set_go_trials(12, tonic=0.0, rng=4, **kw)
+    np.testing.assert_array_equal(z.inputs, plain.inputs)
+
+
 def test_decision_accuracy_counts_signs_and_skips_catch_trials():
     b = random_dots_trials(40, catch_fraction=0.25, rng=6)
     catch = b.info["catch"]
@@ -241,6 +257,7 @@ def test_every_task_is_solved_by_its_own_target_and_is_seeded(name):
         (match_to_sample_trials, dict(batch=2, dt=0.0), "dt"),
         (ready_set_go_trials, dict(batch=2, intervals=[0.0]), "intervals"),
         (ready_set_go_trials, dict(batch=2, end_value=-0.5), "end_value"),
+        (ready_set_go_trials, dict(batch=2, tonic=float("nan")), "tonic"),
         (multisensory_trials, dict(batch=2, scale=0.0), "scale"),
     ],
 )

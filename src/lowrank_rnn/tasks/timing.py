@@ -9,6 +9,10 @@ the time the output crosses a threshold. The defaults are the authors' (their sc
 tau = 100 ms so dt = 0.1 tau; Ready at 1000 ms; pulses of amplitude 10 lasting one step;
 intervals 800, 1050, 1300, 1550 ms; ramp from -0.5 to 0.5; the loss counts from 300 ms before Set
 to 300 ms after the end of the ramp; interval read at the crossing of 0.35).
+
+Some of the authors' ready-set-go generators add a third, tonic input channel: a constant 1 on
+every step of every trial, with its own input vector (``tonic=1.0`` here; off by default, as in
+their later generators, which have no tonic channel).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ def ready_set_go_trials(
     margin: float = 3.0,
     after: float = 3.0,
     noise_sd: float = 0.0,
+    tonic: float = 0.0,
     rng: RngLike = None,
 ) -> TrialBatch:
     """A batch of ready-set-go trials.
@@ -71,13 +76,19 @@ def ready_set_go_trials(
     after : float
         Time simulated after the end of the longest ramp plus the margin.
     noise_sd : float
-        Input noise per step on both channels (>= 0; authors: none, noise is in the network).
+        Input noise per step on the Ready and Set channels (>= 0; authors: none, noise is in
+        the network).
+    tonic : float
+        Value of a constant input channel (channel 2) on every step of every trial, with no
+        noise (some of the authors' generators: 1.0). 0 (the default): no such channel, the
+        inputs have two channels.
     rng : Generator, int or None
 
     Returns
     -------
     TrialBatch
-        ``inputs`` (batch, time, 2): Ready (channel 0), Set (channel 1); ``targets`` (batch,
+        ``inputs`` (batch, time, 2): Ready (channel 0), Set (channel 1), or (batch, time, 3)
+        with the tonic input (channel 2) where ``tonic`` is not 0; ``targets`` (batch,
         time, 1); ``mask``; ``periods``: ``fixation`` (before Ready), ``measure`` (Ready to Set),
         ``produce`` (Set to Set + t_s), ``hold`` (after). ``info``: ``interval`` (units of tau),
         ``interval_steps``, ``set_step``, ``start_value``, ``end_value``.
@@ -98,6 +109,7 @@ def ready_set_go_trials(
     margin = check_real("margin", margin, minimum=0.0)
     after = check_real("after", after, minimum=0.0)
     noise_sd = check_real("noise_sd", noise_sd, minimum=0.0)
+    tonic = check_real("tonic", tonic)
     rng = as_rng(rng)
 
     n_ts = np.maximum(1, np.round(ts / dt).astype(np.int64))
@@ -119,6 +131,8 @@ def ready_set_go_trials(
                                          (steps < r_on[:, None] + pulse_steps))
     inputs[..., 1] += pulse_amplitude * ((steps >= s_on[:, None]) &
                                          (steps < s_on[:, None] + pulse_steps))
+    if tonic:
+        inputs = np.concatenate([inputs, np.full((batch, n_steps, 1), tonic)], axis=2)
     # ramp: start_value at Set, end_value t_s later (linear in the step index), then held
     frac = np.clip((steps - s_on[:, None]) / t_int[:, None], 0.0, 1.0)
     targets = (start_value + (end_value - start_value) * frac)[..., None]
@@ -132,7 +146,7 @@ def ready_set_go_trials(
         "hold": np.stack([s_on + t_int, np.full(batch, n_steps)], axis=1),
     }
     info = {"interval": t_int * dt, "interval_steps": t_int, "set_step": s_on,
-            "start_value": start_value, "end_value": end_value}
+            "start_value": start_value, "end_value": end_value, "tonic": tonic}
     return TrialBatch(inputs, targets, mask, dt, RSG_PAPER, info, periods)
 
 

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from lowrank_rnn._validate import check_real
 from lowrank_rnn.fit.bptt import BPTTTrainer, masked_mse
 from lowrank_rnn.fit.populations import (
     bootstrap_network,
@@ -66,24 +67,32 @@ __all__ = ["FIGURES", "TIMING_SETTINGS", "loading_moment_z", "network_outputs",
 
 #: Training recipe and scale of each mode.
 TIMING_SETTINGS: dict[str, dict[str, Any]] = {
-    "quick": {"n_neurons": 64, "rank": 2, "task": {"dt": 0.2, "ready": 2.0},
+    "quick": {"n_neurons": 64, "rank": 2, "task": {"dt": 0.2, "ready": 2.0, "tonic": 0.0},
               "lr": 1e-2, "noise": 0.0, "n_epochs": 4, "batches_per_epoch": 5, "batch_size": 16,
               "seeds": 1, "draws": 4, "resample_neurons": 256, "max_populations": 3,
               "n_val": 32},
     # full: trained with state noise (networks trained without noise gave resampled networks
     # that failed at any P); the authors' intervals and ramp on a 0.2 tau step with Ready at
     # 2 tau (the authors: 0.1 tau and 10 tau) to keep BPTT through the trial short
-    "full": {"n_neurons": 256, "rank": 2, "task": {"dt": 0.2, "ready": 2.0},
+    "full": {"n_neurons": 256, "rank": 2, "task": {"dt": 0.2, "ready": 2.0, "tonic": 0.0},
              "lr": 1e-2, "noise": 0.1, "n_epochs": 300, "batches_per_epoch": 10,
              "batch_size": 32, "seeds": 3, "draws": 50, "resample_neurons": 1024,
              "max_populations": 6, "n_val": 128},
 }
 
 
-def timing_settings(quick: bool) -> dict[str, Any]:
-    """The recipe of :data:`TIMING_SETTINGS` for quick or full mode (a copy)."""
+def timing_settings(quick: bool, tonic: float | None = None) -> dict[str, Any]:
+    """The recipe of :data:`TIMING_SETTINGS` for quick or full mode (a copy).
+
+    ``tonic`` (None: the recipe's, 0) sets the task's constant input channel
+    (:func:`lowrank_rnn.tasks.ready_set_go_trials`; 0: none, the authors' generators that have
+    one use 1).
+    """
     s = TIMING_SETTINGS["quick" if quick else "full"]
-    return {**s, "task": dict(s["task"])}
+    out = {**s, "task": dict(s["task"])}
+    if tonic is not None:
+        out["task"]["tonic"] = check_real("tonic", tonic)
+    return out
 
 
 def network_outputs(net: LowRankRNN, batch: TrialBatch) -> np.ndarray:
@@ -130,11 +139,17 @@ def _train(cfg: dict[str, Any], seed: int) -> tuple[BPTTTrainer, float]:
     return tr, loss0
 
 
-def compute_fig8(settings: Settings) -> FigureData:
-    """Train on ready-set-go, fit populations, resample, score over draws (Figs 8–9)."""
+def compute_fig8(settings: Settings, *, tonic: float | None = None) -> FigureData:
+    """Train on ready-set-go, fit populations, resample, score over draws (Figs 8–9).
+
+    ``tonic``: the value of a constant input channel added to the trials (None: the recipe's,
+    no such channel; see :func:`timing_settings`).
+    """
+    cfg = timing_settings(settings.quick, tonic)
     ch = Checks(KEY, "Fig 8-9")
-    cfg = timing_settings(settings.quick)
-    smoke = "smoke test: " if settings.quick else ""
+    tonic_on = float(cfg["task"].get("tonic", 0.0))
+    tag = f"tonic input {tonic_on:g}: " if tonic_on else ""
+    smoke = ("smoke test: " if settings.quick else "") + tag
     task = cfg["task"]
     runs = []
     for s in range(cfg["seeds"]):
@@ -192,28 +207,28 @@ def compute_fig8(settings: Settings) -> FigureData:
     acc_trained = [r["accuracy"] for r in runs]
     if not settings.quick:
         for r in runs:
-            ch.greater(f"seed {r['seed']}: trained network, fraction of trials within 10% of "
+            ch.greater(f"{tag}seed {r['seed']}: trained network, fraction of trials within 10% of "
                        "the interval", r["accuracy"], 0.9)
-        ch.greater("BIC chooses more than one population (every seed)",
+        ch.greater(f"{tag}BIC chooses more than one population (every seed)",
                    min(r["p_fit"] for r in runs), 1)
         ab, sb, _ = ms("bootstrap", "accuracy")
-        ch.greater(f"control: networks of the trained neurons resampled with replacement (no "
+        ch.greater(f"{tag}control: networks of the trained neurons resampled with replacement (no "
                    f"Gaussian model; N = {cfg['resample_neurons']}, {n_draws} draws): mean "
                    f"accuracy (sd {sb:.3f}) — resampling at this size keeps the task (where "
                    "this fails, the rows below cannot separate P)", ab, 0.8)
-        ch.less(f"resampled from P = 1 (N = {cfg['resample_neurons']}, {n_draws} draws): mean "
+        ch.less(f"{tag}resampled from P = 1 (N = {cfg['resample_neurons']}, {n_draws} draws): mean "
                 f"accuracy (sd {s1:.3f}) — one population fails (the paper)", a1, 0.5)
-        ch.greater(f"resampled from the BIC P (N = {cfg['resample_neurons']}, {n_draws} "
+        ch.greater(f"{tag}resampled from the BIC P (N = {cfg['resample_neurons']}, {n_draws} "
                    f"draws): mean accuracy (sd {sp:.3f}) — the fitted populations succeed "
                    "(the paper)", ap, 0.8)
         se = np.hypot(s1, sp) / np.sqrt(n_draws)
-        ch.greater("accuracy BIC P minus P = 1, in standard errors over draws",
+        ch.greater(f"{tag}accuracy BIC P minus P = 1, in standard errors over draws",
                    (ap - a1) / max(se, 1e-12), 4.0)
         l1, ls1, _ = ms(1, "loss")
         lp, lsp, _ = ms("bic", "loss")
-        ch.greater(f"task loss resampled from P = 1 (mean {l1:.4f}, sd {ls1:.4f}) over loss "
+        ch.greater(f"{tag}task loss resampled from P = 1 (mean {l1:.4f}, sd {ls1:.4f}) over loss "
                    f"resampled from the BIC P (mean {lp:.4f}, sd {lsp:.4f})", l1 / lp, 2.0)
-        ch.greater("task loss P = 1 minus BIC P, in standard errors over draws",
+        ch.greater(f"{tag}task loss P = 1 minus BIC P, in standard errors over draws",
                    (l1 - lp) / max(np.hypot(ls1, lsp) / np.sqrt(n_draws), 1e-12), 4.0)
     l1, ls1, _ = ms(1, "loss")
     lp, lsp, _ = ms("bic", "loss")
@@ -231,6 +246,7 @@ def compute_fig8(settings: Settings) -> FigureData:
         "resampled_bootstrap_accuracy_mean_sd": list(ms("bootstrap", "accuracy")[:2]),
         "resampled_bootstrap_loss_mean_sd": list(ms("bootstrap", "loss")[:2]),
         "draws_total": n_draws,
+        "tonic_input": tonic_on,
     }
     r0 = runs[0]
     return FigureData(
