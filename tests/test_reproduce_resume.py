@@ -249,11 +249,18 @@ def test_progress_log_tick_fills_a_silence_longer_than_the_interval():
     clock.t += 9.0
     log(1, 10)  # a point finished 9 s after the tick's line: too soon for another line
     assert len(lines) == 2
+    clock.t += 25.0
+    log.tick()  # 34 s since the last line but only 25 s since a point: the point's line is due
+    assert len(lines) == 2
+    clock.t += 6.0
+    log.tick()  # 31 s without a point
+    assert lines[-1].endswith("still running, 1 min 11 s elapsed"), lines[-1]
+    assert len(lines) == 3
     clock.t += 30.0
     log(10, 10)
     log.tick()  # after the last point: silent
-    assert lines[-1] == "s: 10/10 points done in 1 min 10 s (0.143 points/s)"
-    assert len(lines) == 3
+    assert lines[-1] == "s: 10/10 points done in 1 min 41 s (0.099 points/s)"
+    assert len(lines) == 4
 
 
 def test_progress_log_heartbeat_thread_writes_and_stops():

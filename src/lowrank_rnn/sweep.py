@@ -486,8 +486,9 @@ class ProgressLog:
     rate counts only the points computed since the first call (points reused from a store are
     done at the start). With ``heartbeat=True`` a sweep whose points each take longer than
     ``interval`` is not silent either: a background thread calls :meth:`tick`, which writes a
-    "still running" line when no line was written for ``interval`` seconds, so the gap between
-    two lines stays about ``interval`` (the thread stops at the last point or :meth:`close`).
+    "still running" line when neither a line nor a finished point came for ``interval``
+    seconds, so the gap between two lines stays about ``interval`` (the thread stops at the
+    last point or :meth:`close`).
 
     Parameters
     ----------
@@ -526,6 +527,7 @@ class ProgressLog:
         self._start: tuple[float, int] | None = None
         self._last = 0.0
         self._state = (0, 0)
+        self._last_point = 0.0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -534,6 +536,7 @@ class ProgressLog:
         with self._lock:
             now = self.clock()
             self._state = (done, total)
+            self._last_point = now
             if self._start is None:
                 self._start = (now, done)
                 self._last = now
@@ -556,7 +559,7 @@ class ProgressLog:
             self.write(self._status(now))
 
     def tick(self) -> None:
-        """Write a "still running" line if no line was written for ``interval`` seconds.
+        """Write a "still running" line if neither a line nor a point came for ``interval`` s.
 
         Called by the heartbeat thread; a no-op before the first call and after the last point.
         """
@@ -565,8 +568,8 @@ class ProgressLog:
             if self._start is None or done >= total or self._stop.is_set():
                 return
             now = self.clock()
-            if now - self._last < self.interval:
-                return
+            if min(now - self._last, now - self._last_point) < self.interval:
+                return  # a recent point writes its own line when the interval is up
             self._last = now
             self.write(f"{self._status(now)}; still running, "
                        f"{_duration(now - self._start[0])} elapsed")
