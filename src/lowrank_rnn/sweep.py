@@ -41,6 +41,7 @@ import numbers
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -515,8 +516,6 @@ class ProgressLog:
     def __init__(self, label: str, *, interval: float = PROGRESS_INTERVAL_S,
                  write: Callable[[str], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, heartbeat: bool = False) -> None:
-        import threading
-
         from lowrank_rnn._validate import check_real
 
         self.label = str(label)
@@ -582,8 +581,6 @@ class ProgressLog:
             self._thread = None
 
     def _start_heartbeat(self) -> None:
-        import threading
-
         if not self.heartbeat or self._thread is not None:
             return
 
