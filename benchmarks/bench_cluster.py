@@ -8,10 +8,12 @@ does). To keep the run short, every sweep the figure runs keeps only the first
 everything outside the sweeps are the paper's. The check rows are therefore not the ``--full``
 ones and are not reported. Nothing is stored (no sweep store), so every point is computed.
 
-Extrapolation to the full figure (stated in the JSON): the wall seconds spent inside sweeps,
-less one cluster start per sweep for the Dask run (measured here once, with the cluster
-closed again), are scaled by points_total / points_run; the start-ups and the work outside the
-sweeps are added unscaled.
+The Dask run shares one local cluster between all sweeps of the paper, as ``reproduce
+--full`` does (:func:`lowrank_rnn.sweep.shared_local_cluster`). Extrapolation to the full
+figure (stated in the JSON): the wall seconds spent inside sweeps are scaled by
+points_total / points_run, except the cluster start (measured here once, with the cluster
+closed again), which the first sweep of the run pays once and is added unscaled; the work
+outside the sweeps is added unscaled.
 
 Wall-clock seconds (``time.perf_counter``) are what a cluster shortens; BLAS/OpenMP are limited
 to one thread in both runs. On a shared machine, other work changes both runs: the JSON gives
@@ -40,8 +42,9 @@ import time  # noqa: E402
 from typing import Any  # noqa: E402
 
 RULE = ("sweeps keep ceil(fraction x seeds) (>= 1) seeds at every grid point; full = "
-        "outside-sweep wall + sum over sweeps of (sweep wall - cluster start) x points_total / "
-        "points_run + cluster start (Dask run only)")
+        "outside-sweep wall + sum over sweeps of sweep wall x points_total / points_run, where "
+        "the Dask run's first sweep (which starts the run's one shared cluster) counts its "
+        "cluster start once, unscaled")
 
 
 def _patch_run_sweep(fraction: float, log: list[dict[str, Any]]) -> None:
@@ -103,10 +106,13 @@ def _run(specs, settings, log) -> list[dict[str, Any]]:  # noqa: ANN001
 
 
 def _extrapolate(fig: dict[str, Any], start_s: float) -> float:
+    """Full wall seconds of one figure; ``start_s`` is taken off its first sweep only (the
+    one that started the run's shared cluster) and added back once, unscaled."""
     total = fig["outside_sweeps_s"]
-    for s in fig["sweeps"]:
-        work = max(s["wall_s"] - start_s, 0.0)
-        total += start_s + work * s["points_total"] / s["points_run"]
+    for i, s in enumerate(fig["sweeps"]):
+        first = start_s if i == 0 else 0.0
+        work = max(s["wall_s"] - first, 0.0)
+        total += first + work * s["points_total"] / s["points_run"]
     return total
 
 
@@ -129,7 +135,7 @@ def main() -> None:
     matplotlib.use("Agg")
     from lowrank_rnn.reproduce import load_paper
     from lowrank_rnn.reproduce._core import Settings
-    from lowrank_rnn.sweep import SWEEP_DIR_ENV
+    from lowrank_rnn.sweep import SWEEP_DIR_ENV, shared_local_cluster
 
     os.environ.pop(SWEEP_DIR_ENV, None)
     paper = load_paper(args.paper)
@@ -142,11 +148,13 @@ def main() -> None:
     base = Settings(quick=False, seed=args.seed, progress="off")
     serial = _run(specs, dataclasses.replace(base, workers=0), log)
     start_s = _cluster_start_s(args.workers)
-    dask = _run(specs, dataclasses.replace(base, workers=args.workers), log)
+    # as `reproduce --full` does: one local cluster shared by every sweep of the run
+    with shared_local_cluster():
+        dask = _run(specs, dataclasses.replace(base, workers=args.workers), log)
     load1 = os.getloadavg()
     figures = []
-    for s, d in zip(serial, dask, strict=True):
-        fs, fd = _extrapolate(s, 0.0), _extrapolate(d, start_s)
+    for j, (s, d) in enumerate(zip(serial, dask, strict=True)):
+        fs, fd = _extrapolate(s, 0.0), _extrapolate(d, start_s if j == 0 else 0.0)
         figures.append({
             "figure": s["figure"],
             "points_run": sum(x["points_run"] for x in s["sweeps"]),

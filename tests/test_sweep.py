@@ -371,3 +371,35 @@ def test_dask_killed_worker_loses_nothing(cluster, tmp_path, log_dir):
                       scheduler=cluster.scheduler_address, progress=False)
     assert again.attrs["points_computed"] == 0
     identical(ds, again)
+
+
+def pid_point(a: float, seed: int) -> dict:
+    """The worker process a point ran in."""
+    return {"pid": os.getpid()}
+
+
+def test_shared_local_cluster_starts_one_cluster_for_all_sweeps(cluster, monkeypatch):
+    import lowrank_rnn.sweep as sweep_mod
+
+    started = []
+    real = sweep_mod._start_local_cluster
+
+    def counting(n):
+        started.append(n)
+        return real(n)
+
+    monkeypatch.setattr(sweep_mod, "_start_local_cluster", counting)
+    grid = {"a": [0.0, 1.0, 2.0, 3.0]}
+    with sweep_mod.shared_local_cluster():
+        assert started == []  # lazily: nothing until a Dask sweep runs
+        first = run_sweep(pid_point, grid, 2, workers=2, progress=False)
+        second = run_sweep(pid_point, grid, 2, workers=2, progress=False)
+        shared = sweep_mod._SHARED["slot"][2]
+    assert started == [2]
+    pids = set(first["pid"].values.ravel().tolist())
+    assert pids == set(second["pid"].values.ravel().tolist())
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    assert shared.status.name == "closed" and sweep_mod._SHARED["slot"] is None
+    # outside the block every sweep has its own cluster again (new worker processes)
+    third = run_sweep(pid_point, grid, 2, workers=2, progress=False)
+    assert started == [2, 2] and not pids & set(third["pid"].values.ravel().tolist())

@@ -67,6 +67,7 @@ __all__ = [
     "load_sweep",
     "package_source_sha256",
     "run_sweep",
+    "shared_local_cluster",
 ]
 
 #: Attribute of a point function holding a validator: ``func.check_point(**fixed, **params)``
@@ -675,7 +676,7 @@ def _progress(progress: ProgressLike, total: int, done: int,
 # --------------------------------------------------------------------------- dask
 def _open_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     """A Dask client on ``scheduler`` or on a new LocalCluster; returns (client, cluster|None)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler is not None:
         _probe_scheduler(scheduler)
@@ -693,16 +694,65 @@ def _open_client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
             ) from None
         return client, None
     n = workers if workers else (os.cpu_count() or 1)
-    cluster = LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR, env=dict(WORKER_ENV),
-    )
+    shared = _SHARED.get("slot")
+    if shared is not None:  # inside shared_local_cluster(): start once, reuse for every sweep
+        if shared.get(n) is None:
+            shared[n] = _start_local_cluster(n)
+        return Client(shared[n], set_as_default=False), None
+    cluster = _start_local_cluster(n)
     try:
         client = Client(cluster, set_as_default=False)
     except BaseException:
         cluster.close()
         raise
     return client, cluster
+
+
+def _start_local_cluster(n: int) -> Any:
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR, env=dict(WORKER_ENV),
+    )
+
+
+#: The local clusters of an active :func:`shared_local_cluster` block, by worker count.
+_SHARED: dict[str, dict[int, Any] | None] = {"slot": None}
+
+
+@contextmanager
+def shared_local_cluster() -> Iterator[None]:
+    """Within this block, sweeps without a scheduler share one local cluster per worker count.
+
+    Without it every :func:`run_sweep` on Dask starts its own ``LocalCluster`` and closes it at
+    the end: new worker processes that import numpy, scipy, torch and this package again
+    (seconds per sweep, far more on a loaded machine), which dominates runs of many short
+    sweeps such as ``reproduce --full``. Here the first such sweep starts the cluster (lazily:
+    a block without Dask sweeps starts nothing), later ones connect to it, and it is closed when
+    the block ends, also on an error or Ctrl-C. Dask's own :class:`distributed.LocalCluster`
+    is used; only its lifetime is managed here. Nested blocks reuse the outer block's clusters.
+
+    Examples
+    --------
+    >>> with shared_local_cluster():  # doctest: +SKIP
+    ...     a = run_sweep(point, grid_a, 10, workers=2)
+    ...     b = run_sweep(point, grid_b, 10, workers=2)  # the same two worker processes
+    """
+    if _SHARED["slot"] is not None:
+        yield
+        return
+    clusters: dict[int, Any] = {}
+    _SHARED["slot"] = clusters
+    try:
+        yield
+    finally:
+        _SHARED["slot"] = None
+        for cluster in clusters.values():
+            try:
+                cluster.close(timeout=3)
+            except BaseException:  # noqa: BLE001 - closing must not hide the block's own error
+                pass
 
 
 def _probe_scheduler(address: str) -> None:

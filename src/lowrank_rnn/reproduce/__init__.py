@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lowrank_rnn.reproduce._core import FigureResult, Paper, Settings, run_figure
+from lowrank_rnn.sweep import shared_local_cluster
 
 __all__ = [
     "PAPERS",
@@ -194,7 +195,8 @@ def reproduce(
     In full mode the sweeps keep their points in :func:`sweep_store_dir` (``out_dir/.sweeps``
     unless ``settings.store_dir`` or the environment variable says otherwise), which survives
     the run whether it finishes or not: a rerun reuses every finished point, and
-    ``settings.fresh`` recomputes them.
+    ``settings.fresh`` recomputes them. Without ``settings.scheduler`` all sweeps of the run
+    share one local Dask cluster (:func:`lowrank_rnn.sweep.shared_local_cluster`).
 
     The run's outputs appear together or not at all: they are written to a staging directory
     beside ``out_dir``, and only when the report is complete is it swapped in for ``out_dir``
@@ -210,7 +212,10 @@ def reproduce(
     stage = final.absolute().parent / f".{final.name}.staging-{uuid.uuid4().hex[:8]}"
     stage.mkdir()
     try:
-        rep = _reproduce_into(keys, stage, settings, on_figure, on_result)
+        # full mode: one local cluster for the whole run (started by the first sweep), not one
+        # per sweep whose new workers import everything again
+        with shared_local_cluster():
+            rep = _reproduce_into(keys, stage, settings, on_figure, on_result)
         _swap_in(stage, final.absolute())
     finally:
         shutil.rmtree(stage, ignore_errors=True)
