@@ -16,19 +16,66 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["gaussian_radius_point", "rank_one_spectrum_point"]
+__all__ = ["ARPACK_DENSITY", "gaussian_radius_point", "rank_one_spectrum_point"]
+
+#: With ``method='auto'`` the point functions use ARPACK (CSR products) instead of the dense
+#: eigenvalue problem where at most this fraction of the entries is non-zero. ARPACK's cost grows
+#: with the non-zeros times its iterations, dense ``geev`` with N^3: single-threaded at N = 1000
+#: the two break even near a density of 0.5, and at density 0.1 ARPACK is 5-10 times faster
+#: (``benchmarks/bench_herbert_points.py``).
+ARPACK_DENSITY = 0.4
+
+
+def _density(n: int, sparsity: float, c: int) -> float:
+    """Fraction of non-zero entries: ``1 - s``, ``C/N`` or 1 (dense)."""
+    if c:
+        return int(c) / int(n)
+    return 1.0 - float(sparsity) if sparsity else 1.0
+
+
+def _auto_method(method: str, n: int, density: float) -> str:
+    """``'auto'`` -> ``'arpack'`` for sparse enough (or large) matrices, else ``'dense'``."""
+    from lowrank_rnn.theory.spectrum import DENSE_SPECTRUM_LIMIT
+
+    if method != "auto":
+        return method
+    if n > DENSE_SPECTRUM_LIMIT or (density <= ARPACK_DENSITY and n >= 100):
+        return "arpack"
+    return "dense"
+
+
+def _largest_modulus_arpack(j: Any, seed: int, k: int = 6) -> float | None:
+    """Largest eigenvalue modulus of a sparse matrix by ARPACK (``which='LM'``, ``tol=1e-6``).
+
+    Returns None where ARPACK does not converge (the caller then falls back to dense ``geev``).
+    The measured difference from the dense largest modulus is below 1e-5 relative
+    (``benchmarks/bench_herbert_points.py``).
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import ArpackNoConvergence, eigs
+
+    n = j.shape[0]
+    v0 = np.random.default_rng(seed).standard_normal(n)
+    try:
+        vals = eigs(sp.csr_array(j), k=k, which="LM", tol=1e-6, ncv=min(n - 1, 40), v0=v0,
+                    return_eigenvectors=False)
+    except ArpackNoConvergence:  # pragma: no cover - depends on the matrix
+        return None
+    return float(np.abs(vals).max())
 
 
 def gaussian_radius_point(
     n_neurons: int, g: float = 1.0, sparsity: float = 0.0, c: int = 0,
-    dtype: str = "float64", seed: int = 0
+    dtype: str = "float64", method: str = "auto", seed: int = 0
 ) -> dict[str, float]:
     """Spectral radius of a sparse full-rank Gaussian matrix (Herbert & Ostojic 2022, Fig 1C–E).
 
     ``J_ij ~ N(0, g^2/N)`` kept with probability ``1 - s``, or exactly ``c`` per column when
-    ``c > 0`` (eq 2); all eigenvalues by dense LAPACK ``geev`` in ``dtype`` (``'float32'``: half
-    the time, see :func:`~lowrank_rnn.theory.spectrum.eigenvalues`); theory ``R = g sqrt(p)``
-    (eq 6).
+    ``c > 0`` (eq 2); theory ``R = g sqrt(p)`` (eq 6). ``method='dense'``: all eigenvalues by
+    LAPACK ``geev`` in ``dtype`` (``'float32'``: half the time, see
+    :func:`~lowrank_rnn.theory.spectrum.eigenvalues`); ``'arpack'``: the largest-modulus ones by
+    ARPACK on the CSR matrix (falls back to dense where it does not converge); ``'auto'``:
+    ARPACK where the density is at most :data:`ARPACK_DENSITY`.
 
     Returns
     -------
@@ -36,17 +83,23 @@ def gaussian_radius_point(
     """
     import scipy.sparse as sp
 
+    from lowrank_rnn._validate import check_choice
     from lowrank_rnn.connectivity import gaussian_matrix
     from lowrank_rnn.theory.spectrum import eigenvalues, theory_gaussian_radius
 
+    check_choice("method", method, ("auto", "dense", "arpack"))
     kw: dict[str, Any] = {"sparsity": sparsity if sparsity else None,
                           "c": int(c) if c else None}
     j = gaussian_matrix(int(n_neurons), g, rng=seed, **kw)
-    if sp.issparse(j):
-        j = j.toarray()
-    ev = eigenvalues(j, dtype=dtype)
+    n = int(n_neurons)
+    radius = None
+    if _auto_method(method, n, _density(n, sparsity, c)) == "arpack" and n > 7:
+        radius = _largest_modulus_arpack(j, seed)
+    if radius is None:
+        radius = float(np.abs(eigenvalues(j.toarray() if sp.issparse(j) else j,
+                                          dtype=dtype)).max())
     return {
-        "radius": float(np.abs(ev).max()),
+        "radius": radius,
         "theory_radius": float(theory_gaussian_radius(g, n_neurons=int(n_neurons), **kw)),
     }
 
@@ -86,7 +139,9 @@ def rank_one_spectrum_point(
     ``sparsity=0`` and ``c=0`` mean "not sparsified" (``c > 0`` keeps C entries per column).
     ``loadings``: ``'iid'`` (eq 17-18 with i.i.d. draws) or ``'gram_schmidt'`` (the authors'
     code: Gram–Schmidt without normalisation, :func:`~lowrank_rnn.connectivity.rank_one_loadings`).
-    ``dtype``: precision of the dense eigenvalue problem.
+    ``dtype``: precision of the dense eigenvalue problem. ``method``: as in
+    :func:`~lowrank_rnn.theory.spectrum.measure_spectrum`, except that ``'auto'`` also picks
+    ARPACK where the density is at most :data:`ARPACK_DENSITY`.
 
     Returns
     -------
@@ -113,7 +168,9 @@ def rank_one_spectrum_point(
     }
     net = rank_one_network(int(n_neurons), sigma2, sigma_mn, rescaled=bool(rescaled), g=g,
                            gram_schmidt=loadings == "gram_schmidt", rng=seed, **kw)
-    res = measure_spectrum(net, method=method, dtype=dtype, rng=seed)
+    res = measure_spectrum(
+        net, method=_auto_method(method, int(n_neurons), _density(n_neurons, sparsity, c)),
+        dtype=dtype, rng=seed)
     th_bulk = theory_total_radius(
         theory_bulk_radius(sigma2, n_neurons=n_neurons, rescaled=rescaled, **kw),
         theory_gaussian_radius(g, n_neurons=n_neurons, **kw),
