@@ -52,9 +52,12 @@ def _sweep(func: Callable[..., dict[str, float]], param: str, values: Any,
     """Run ``func`` over ``param`` in ``values`` × instances through the sweep machinery.
 
     Quick mode runs serially in-process; full mode on Dask (``settings.scheduler`` or a local
-    cluster), resumable when a sweep directory is configured. The dense eigenvalue problems run
-    in single precision (LAPACK ``sgeev``, half the time of ``dgeev``): the spectral radius and
-    outlier move by < 1e-5 relative (see :func:`~lowrank_rnn.theory.spectrum.eigenvalues`),
+    cluster), resumable when a sweep directory is configured. Sparse points (density at most
+    :data:`~lowrank_rnn.reproduce.herbert2022.points.ARPACK_DENSITY`) find the largest moduli
+    and real parts by ARPACK on the CSR matrix; the others solve the dense eigenvalue problem in
+    single precision (LAPACK ``sgeev``, half the time of ``dgeev``). Either way the spectral
+    radius and outlier move by < 1e-5 relative from the double-precision dense values (see
+    :func:`~lowrank_rnn.theory.spectrum.eigenvalues` and ``benchmarks/bench_herbert_points.py``),
     against tolerances of a few percent.
 
     Returns
