@@ -73,8 +73,12 @@ def _sweep(func: Callable[..., dict[str, float]], param: str, values: Any,
 
 def _r1_fixed(settings: Settings, fixed: dict[str, Any]) -> dict[str, Any]:
     """Fixed parameters of a rank-one sweep: the authors' procedure draws the loadings by
-    Gram–Schmidt without normalisation, as their code does."""
-    return {**fixed, "loadings": "gram_schmidt"} if settings.procedure == "authors" else fixed
+    Gram–Schmidt without normalisation and computes all eigenvalues densely, as their code
+    does (so that both bulk rules read the same eigenvalues: the ratio row compares them to
+    rounding; ARPACK would find the largest-modulus and largest-real-part ones separately)."""
+    if settings.procedure == "authors":
+        return {**fixed, "loadings": "gram_schmidt", "method": "dense"}
+    return fixed
 
 
 def _measured_bulk(res: dict[str, np.ndarray], th_outlier: np.ndarray,
