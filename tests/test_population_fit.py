@@ -144,6 +144,27 @@ def test_bootstrap_network_copies_neurons_at_the_new_scale():
         bootstrap_network(net, 0)
 
 
+def test_bootstrap_network_with_merged_copies_runs_the_same_trials():
+    """Merging the copies of each drawn neuron (n and w times the copy count) gives the same
+    draw's readout, and every copy's state, as simulating every copy (reference: the full
+    bootstrap network), with only the distinct neurons."""
+    from lowrank_rnn.simulate import simulate
+
+    net = known_mixture(2, d_in=1).sample_network(60, rng=0)
+    full = bootstrap_network(net, 500, rng=7)
+    merged = bootstrap_network(net, 500, rng=7, merge_copies=True)
+    assert merged.n_neurons == len(np.unique(full.M[:, 0])) < full.n_neurons
+    u = np.random.default_rng(1).normal(size=(5, 40, 1))
+    a = simulate(full, u, dt=0.1)
+    b = simulate(merged, u, dt=0.1)
+    np.testing.assert_allclose(b.z, a.z, rtol=1e-10, atol=1e-12)
+    # neuron i of the full network is the merged neuron with the same m
+    where = np.array([np.flatnonzero(merged.M[:, 0] == m)[0] for m in full.M[:, 0]])
+    np.testing.assert_allclose(b.x[:, :, where], a.x, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="merge_copies"):
+        bootstrap_network(net, 10, merge_copies="yes")
+
+
 def test_bad_arguments_are_named():
     mix = known_mixture(0)
     net = mix.sample_network(200, rng=0)

@@ -660,7 +660,8 @@ def resampled_scores(
     return np.array([float(score(mixture.sample_network(n, rng=g))) for g in gens])
 
 
-def bootstrap_network(net: LowRankRNN, n_neurons: int, *, rng: RngLike = None) -> LowRankRNN:
+def bootstrap_network(net: LowRankRNN, n_neurons: int, *, rng: RngLike = None,
+                      merge_copies: bool = False) -> LowRankRNN:
     """A network of ``n_neurons`` neurons drawn with replacement from the neurons of ``net``.
 
     The control for resampling from a fitted mixture: each new neuron copies the loadings
@@ -680,20 +681,34 @@ def bootstrap_network(net: LowRankRNN, n_neurons: int, *, rng: RngLike = None) -
     n_neurons : int
         Size of the new network (>= 1).
     rng : Generator, int or None
+    merge_copies : bool, default False
+        Return the same draw with the copies of each chosen neuron merged into one neuron
+        whose ``n`` and ``w`` are multiplied by its number of copies ``c_j``: ``J = M diag(c)
+        N^T / n_neurons`` over the distinct neurons (at most ``min(n_neurons, N)``). Copies
+        have identical equations, so from an initial state that is equal on copies (e.g.
+        ``x0 = 0``) and without noise they stay equal, and the merged network has the same
+        latent trajectory and readout (up to the order of floating-point sums) at a fraction
+        of the cost. Not the same network under independent noise per neuron.
 
     Returns
     -------
     LowRankRNN
         Same rank, inputs, readout, ``phi``, ``tau`` and ``readout_scale`` as ``net``.
     """
-    X, dims = network_loadings(net)
     n_new = check_int("n_neurons", n_neurons, minimum=1)
+    if not isinstance(merge_copies, bool | np.bool_):
+        raise ValueError(f"merge_copies={merge_copies!r}: expected True or False")
+    X, dims = network_loadings(net)
     idx = as_rng(rng).integers(0, X.shape[0], size=n_new)
     r, k = dims["rank"], dims["d_in"]
+    copies = np.ones(n_new)
+    if merge_copies:
+        idx, counts = np.unique(idx, return_counts=True)
+        copies = counts.astype(float)
     Xi = X[idx]
     return LowRankRNN(
-        Xi[:, :r], Xi[:, r:2 * r] / n_new,
+        Xi[:, :r], Xi[:, r:2 * r] * (copies / n_new)[:, None],
         Xi[:, 2 * r:2 * r + k] if k else None,
-        Xi[:, 2 * r + k:] / n_new if dims["d_out"] else None,
+        Xi[:, 2 * r + k:] * (copies / n_new)[:, None] if dims["d_out"] else None,
         readout_scale=net.readout_scale, tau=net.tau, phi=net.phi,
     )
