@@ -44,6 +44,34 @@ def test_resampled_accuracy_of_a_trained_decision_network():
     assert big.shape == (1,) and big[0] >= 0.85
 
 
+def test_float32_accuracy_equals_the_float64_decisions(monkeypatch):
+    """The accuracy simulated in float32 (decisions near the boundary redone in float64) is the
+    float64 simulation's, trial for trial: on resampled networks, on bootstrap networks with
+    merged copies (against the unmerged network in float64), and with every trial redone."""
+    import lowrank_rnn.reproduce.dubreuil2022 as dub
+    from lowrank_rnn.fit.populations import bootstrap_network, fit_populations
+    from lowrank_rnn.simulate import simulate
+    from lowrank_rnn.tasks import TASKS, decision_accuracy, task_streams
+
+    tr = dub.train_task_network("random_dots", 1, 64, 6, seed=1)
+    net = tr.to_network()
+    test = TASKS["random_dots"].trials(128, rng=task_streams(1)["test"])
+
+    def acc64(nw):
+        return decision_accuracy(simulate(nw, test.inputs, dt=test.dt, keep_x=False).z[:, 1:],
+                                 test)
+
+    mix = fit_populations(net, 2, rng=0).mixture_
+    nets = [mix.sample_network(300, rng=g) for g in range(3)]
+    for nw in nets:
+        assert dub._accuracy(nw, test) == acc64(nw)
+    for g in range(2):
+        merged = bootstrap_network(net, 300, rng=g, merge_copies=True)
+        assert dub._accuracy(merged, test) == acc64(bootstrap_network(net, 300, rng=g))
+    monkeypatch.setattr(dub, "DECISION_MARGIN", np.inf)
+    assert dub._accuracy(nets[0], test) == acc64(nets[0])
+
+
 @pytest.mark.slow
 def test_quick_figure_checks_pass():
     from lowrank_rnn.reproduce.dubreuil2022 import compute_populations

@@ -20,7 +20,15 @@ exactly that (0.828, equal to the control); CDM falls from 0.998 trained to 0.75
 0.883, 0.838 for P = 1, 2, 3, 4: accuracy grows up to P = 3, P = 2 is not enough, no P up to 4
 reaches 90 % on average (BIC picks P = 3 for one seed checked). Rows relative to the trained
 accuracy (ratio ``KEEP`` = 0.95) separate a shortfall of training from one of the population
-model. Quick mode trains one small network per task (PDM and CDM
+model.
+
+In full mode each task and seed is a point of a sweep (:func:`populations_point`: training,
+fits, resampled draws and controls): the nine points run in parallel on the local cluster (or
+``--scheduler``), and are stored under the run's sweep directory, so a rerun reuses them. The
+resampled networks are simulated in float32, with the decisions that lie within
+:data:`DECISION_MARGIN` of the boundary recomputed in float64 (the accuracies are the float64
+ones), and the bootstrap controls simulate each drawn neuron once (its copies merged). Quick mode
+trains one small network per task (PDM and CDM
 only, N = 128, resampled at that size, labelled in the check rows), too small to settle that
 number: it only checks that P = 1 fails and that more populations do better.
 """
@@ -43,7 +51,7 @@ from lowrank_rnn.reproduce._core import (
 )
 
 __all__ = ["PAPER", "CITATION", "FIGURES", "train_task_network", "resampled_accuracy",
-           "bootstrap_accuracy"]
+           "bootstrap_accuracy", "populations_point"]
 
 KEY = "dubreuil2022"
 CITATION = (
@@ -75,11 +83,37 @@ def train_task_network(task: str, rank: int, n_neurons: int, n_epochs: int, seed
     return tr.fit(lambda rng: spec.trials(32, rng=rng), val)
 
 
+#: float32 decisions closer than this to the decision boundary (the sign of the mean readout
+#: over the response steps) are recomputed in float64. Measured float32-vs-float64 difference of
+#: the readout: below 2e-6 (16 networks of N = 1024 resampled from trained CDM and PWM networks,
+#: 512 trials each); the margin is 500 times that, so every decision equals the float64 one.
+DECISION_MARGIN = 1e-3
+
+
+def _decision_statistic(z: np.ndarray, batch: Any) -> np.ndarray:
+    """Mean readout over each trial's masked steps, shape (batch,) (one output)."""
+    mk = batch.mask[..., 0].astype(float)
+    return (z[..., 0] * mk).sum(axis=1) / np.maximum(mk.sum(axis=1), 1)
+
+
 def _accuracy(net: Any, batch: Any) -> float:
+    """Decision accuracy of ``net`` on ``batch`` from rest, as in float64.
+
+    One-output tasks (the sign of the mean readout decides) are simulated in float32 (about
+    1.7 times faster at N = 1024) and the trials whose decision statistic lies within
+    :data:`DECISION_MARGIN` of 0 are simulated again in float64; other tasks in float64.
+    """
     from lowrank_rnn.simulate import simulate
     from lowrank_rnn.tasks import decision_accuracy
 
-    z = simulate(net, batch.inputs, dt=batch.dt, keep_x=False).z[:, 1:]
+    if batch.d_out != 1 or batch.info.get("response_period") is not None:
+        z = simulate(net, batch.inputs, dt=batch.dt, keep_x=False).z[:, 1:]
+        return float(decision_accuracy(z, batch))
+    z = simulate(net, batch.inputs, dt=batch.dt, keep_x=False, dtype=np.float32).z[:, 1:]
+    z = z.astype(float)
+    near = np.flatnonzero(np.abs(_decision_statistic(z, batch)) < DECISION_MARGIN)
+    if near.size:
+        z[near] = simulate(net, batch.inputs[near], dt=batch.dt, keep_x=False).z[:, 1:]
     return float(decision_accuracy(z, batch))
 
 
@@ -117,14 +151,62 @@ def bootstrap_accuracy(net: Any, batch: Any, *, draws: int, rng: np.random.Gener
     from lowrank_rnn.fit.populations import bootstrap_network
 
     size = net.n_neurons if n_neurons is None else n_neurons
-    return np.array([_accuracy(bootstrap_network(net, size, rng=g), batch)
+    # copies of a neuron stay equal from x0 = 0 without noise: simulated once (merge_copies)
+    return np.array([_accuracy(bootstrap_network(net, size, rng=g, merge_copies=True), batch)
                      for g in rng.spawn(draws)])
 
 
-def compute_populations(settings: Settings) -> FigureData:
-    """Train, fit P populations, resample, score (see the module docstring)."""
+def _task_seed(task: str, n_neurons: int, resampled_neurons: int, epochs: int, draws: int,
+               max_populations: int, n_test: int, seed: int,
+               rng: np.random.Generator) -> dict[str, Any]:
+    from lowrank_rnn.fit.populations import network_loadings
     from lowrank_rnn.tasks import TASKS, task_streams
 
+    tr = train_task_network(task, _RANKS[task], n_neurons, epochs, seed)
+    net = tr.to_network()
+    test = TASKS[task].trials(n_test, rng=task_streams(seed)["test"])
+    trained = _accuracy(net, test)
+    boot = bootstrap_accuracy(net, test, draws=draws, n_neurons=resampled_neurons,
+                              rng=np.random.default_rng(seed + 6000))
+    acc = np.stack([resampled_accuracy(net, p, test, draws=draws, rng=rng,
+                                       n_neurons=resampled_neurons)[0]
+                    for p in range(1, max_populations + 1)])
+    X, _ = network_loadings(net)
+    return {"trained": trained, "accuracy": acc, "bootstrap": boot,
+            "m": X[:, 0], "n": X[:, _RANKS[task]]}
+
+
+def populations_point(task: str, n_neurons: int, resampled_neurons: int, epochs_pdm: int,
+                      epochs_pwm: int, epochs_cdm: int, draws: int, max_populations: int,
+                      n_test: int, seed: int) -> dict[str, Any]:
+    """One task and seed of the full-mode ``Populations`` figure (a sweep point; see the module
+    docstring).
+
+    Trains the network (:func:`train_task_network`, ``epochs_*`` for PDM, PWM, CDM), scores it
+    on ``n_test`` held-out trials, then ``draws`` networks of ``resampled_neurons`` resampled
+    from each of the P = 1 .. ``max_populations`` fits, and ``draws`` bootstrap controls, on the
+    same trials. The fits and draws use their own stream ``(seed, 2022, task index)``.
+
+    Returns
+    -------
+    dict with ``trained`` (accuracy), ``accuracy`` shape (max_populations, draws),
+    ``bootstrap`` shape (draws,), and the trained loadings ``m``, ``n`` shape (n_neurons,)
+    (first rank-one pair, mean-field units).
+    """
+    epochs = {"random_dots": epochs_pdm, "romo": epochs_pwm, "context": epochs_cdm}[task]
+    rng = np.random.default_rng([seed, 2022, list(_RANKS).index(task)])
+    return _task_seed(task, n_neurons, resampled_neurons, epochs, draws, max_populations,
+                      n_test, seed, rng)
+
+
+def compute_populations(settings: Settings) -> FigureData:
+    """Train, fit P populations, resample, score (see the module docstring).
+
+    In full mode each task and seed is a point of a sweep (:func:`populations_point`): the
+    points run on the local cluster (or ``settings.scheduler``) and are stored under the run's
+    sweep directory, so a rerun reuses the trained and scored networks. Quick mode runs them in
+    this process with one stream shared by all of them.
+    """
     ch = Checks(KEY, "Populations")
     if settings.quick:
         tasks = {"random_dots": 20, "context": 40}
@@ -139,28 +221,28 @@ def compute_populations(settings: Settings) -> FigureData:
         n_res = 4 * n
     label = (f"quick: 1 seed, N = {n}, {draws} draws" if settings.quick
              else f"{len(seeds)} seeds, N = {n} trained, {n_res} resampled, {draws} draws")
+    if settings.quick:  # in-process, one stream for every task and seed (as before sweeps)
+        rng = np.random.default_rng(settings.seed + 2022)
+        runs = [[_task_seed(t, n, n_res, e, draws, pops[-1], n_test, sd, rng) for sd in seeds]
+                for t, e in tasks.items()]
+        out = {k: np.array([[r[k] for r in row] for row in runs]) for k in runs[0][0]}
+    else:  # the points on the local cluster (or settings.scheduler), stored and resumable
+        from lowrank_rnn.reproduce._core import sweep_arrays
+
+        out = sweep_arrays(populations_point, {"task": list(tasks)}, seeds, settings=settings,
+                           name="dubreuil2022_populations",
+                           fixed={"n_neurons": n, "resampled_neurons": n_res,
+                                  "epochs_pdm": tasks["random_dots"],
+                                  "epochs_pwm": tasks["romo"], "epochs_cdm": tasks["context"],
+                                  "draws": draws, "max_populations": pops[-1],
+                                  "n_test": n_test})
     results: dict[str, Any] = {}
-    rng = np.random.default_rng(settings.seed + 2022)
-    for task, epochs in tasks.items():
-        trained, acc, boot = [], {p: [] for p in pops}, []
-        example = None
-        for seed in seeds:
-            tr = train_task_network(task, _RANKS[task], n, epochs, seed)
-            net = tr.to_network()
-            test = TASKS[task].trials(n_test, rng=task_streams(seed)["test"])
-            trained.append(_accuracy(net, test))
-            boot.append(bootstrap_accuracy(net, test, draws=draws, n_neurons=n_res,
-                                           rng=np.random.default_rng(seed + 6000)))
-            for p in pops:
-                a, fit = resampled_accuracy(net, p, test, draws=draws, rng=rng,
-                                            n_neurons=n_res)
-                acc[p].append(a)
-                if example is None and p == 1:
-                    example = (net, fit)
-        acc_arr = {p: np.concatenate(v) for p, v in acc.items()}
-        boot_arr = np.concatenate(boot)
-        results[task] = {"trained": trained, "accuracy": acc_arr, "example": example,
-                         "bootstrap": boot_arr}
+    for i, (task, epochs) in enumerate(tasks.items()):
+        trained = [float(v) for v in out["trained"][i]]
+        acc_arr = {p: out["accuracy"][i, :, p - 1].ravel() for p in pops}
+        boot_arr = out["bootstrap"][i].ravel()
+        results[task] = {"trained": trained, "accuracy": acc_arr,
+                         "example": (out["m"][i, 0], out["n"][i, 0]), "bootstrap": boot_arr}
         tag = _LABELS[task]
         ch.greater(f"{tag}: trained rank-{_RANKS[task]} networks reach {CRITERION:.0%} "
                    f"(min over seeds; {label}, {epochs} epochs)", min(trained), CRITERION - 1e-9)
@@ -224,7 +306,6 @@ def plot_populations(fd: FigureData, path: Path) -> None:
     """Resampled accuracy against P per task; the CDM network's loadings by population."""
     import matplotlib.pyplot as plt
 
-    from lowrank_rnn.fit.populations import network_loadings
     from lowrank_rnn.plotting.populations import plot_loadings
 
     d = fd.data
@@ -238,9 +319,8 @@ def plot_populations(fd: FigureData, path: Path) -> None:
     ax[0].set_xlabel("populations P of the fit")
     ax[0].set_ylabel("accuracy of resampled networks")
     ax[0].legend(fontsize=7)
-    net, fit = d["examples"]["context"]
-    X, _ = network_loadings(net)
-    plot_loadings(ax[1], X[:, 0], X[:, 1], None, xlabel="m", ylabel="n (CDM network)")
+    m, n = d["examples"]["context"]
+    plot_loadings(ax[1], m, n, None, xlabel="m", ylabel="n (CDM network)")
     finish_figure(fig, path)
 
 
