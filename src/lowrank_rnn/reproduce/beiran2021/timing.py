@@ -49,7 +49,11 @@ learn the task): its rows check that training lowered the loss and that resample
 reproduce the second moments of the trained loadings at the resampled size (connectivity
 overlaps ``n·m / N`` and readout overlaps ``w·m / N`` at the right scale). Full mode
 (:data:`TIMING_SETTINGS`: rank two, N = 256 trained with state noise, three seeds, 50 draws
-each at N = 1024) checks the claim itself; where it does not hold its rows fail.
+each at N = 1024) checks the claim itself; where it does not hold its rows fail. Each seed is
+a point of a sweep (:func:`timing_point`): in full mode the seeds train in parallel on the local
+cluster (or ``--scheduler``) and are stored under the run's sweep directory, so a rerun reuses
+them; the bootstrap controls simulate each drawn neuron once (its copies merged, the same
+readout).
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ from lowrank_rnn.tasks.metrics import timing_error
 from lowrank_rnn.tasks.timing import produced_intervals, ready_set_go_trials
 
 __all__ = ["FIGURES", "TIMING_SETTINGS", "loading_moment_z", "network_outputs",
-           "timing_settings"]
+           "timing_point", "timing_settings"]
 
 #: Training recipe and scale of each mode.
 TIMING_SETTINGS: dict[str, dict[str, Any]] = {
@@ -151,6 +155,73 @@ def _train(cfg: dict[str, Any], seed: int) -> tuple[BPTTTrainer, float]:
     return tr, loss0
 
 
+#: Recipe entries passed to :func:`timing_point` as they are (the task's by name ``task_*``).
+_POINT_KEYS = ("n_neurons", "rank", "lr", "noise", "n_epochs", "batches_per_epoch", "batch_size",
+               "draws", "resample_neurons", "max_populations", "n_val")
+#: Resampled networks of each seed: P = 1, the BIC P, the bootstrap control.
+_RESAMPLED = {1: "1", "bic": "bic", "bootstrap": "bootstrap"}
+
+
+def timing_point(task_dt: float, task_ready: float, task_tonic: float, n_neurons: int,
+                 rank: int, lr: float, noise: float, n_epochs: int, batches_per_epoch: int,
+                 batch_size: int, draws: int, resample_neurons: int, max_populations: int,
+                 n_val: int, seed: int) -> dict[str, Any]:
+    """One seed of Figs 8–9 (a sweep point): train, fit P = 1 and the BIC P, resample, score.
+
+    The arguments are those of :data:`TIMING_SETTINGS` (the task's ``dt``, ``ready`` and
+    ``tonic`` as ``task_*``). Validation trials are drawn from ``seed + 2000``, the fits from
+    ``seed + 3000``, the resampled networks from ``seed + 4000`` and the bootstrap controls
+    (copies merged, :func:`lowrank_rnn.fit.populations.bootstrap_network`) from
+    ``seed + 6000``.
+
+    Returns
+    -------
+    dict with the trained network's ``loss0`` (before training), ``loss``, ``accuracy``; the
+    BIC's ``p_fit`` and ``bic``; ``accuracy_<k>`` and ``loss_<k>`` shape (draws,) for ``k`` in
+    ``1``, ``bic``, ``bootstrap``; ``bic`` shape (max_populations,) the BIC of each P; ``z_1``,
+    ``z_bic`` (:func:`loading_moment_z`); the trained
+    readout ``z_trained`` (n_val, time, 1), BIC ``labels`` (n_neurons,) and ``loadings``
+    (n_neurons, D).
+    """
+    task = {"dt": task_dt, "ready": task_ready, "tonic": task_tonic}
+    cfg = {"n_neurons": n_neurons, "rank": rank, "task": task, "lr": lr, "noise": noise,
+           "n_epochs": n_epochs, "batches_per_epoch": batches_per_epoch,
+           "batch_size": batch_size, "n_val": n_val}
+    tr, loss0 = _train(cfg, seed)
+    net = tr.to_network()
+    val = ready_set_go_trials(n_val, rng=seed + 2000, **task)
+
+    def score(n: LowRankRNN) -> tuple[float, float]:
+        z = network_outputs(n, val)
+        return timing_error(z, val)["accuracy"], masked_mse(z, val.targets, val.mask)
+
+    acc_tr, loss_tr = score(net)
+    fits = {1: fit_populations(net, 1, rng=seed + 3000),
+            "bic": fit_populations(net, "bic", max_populations=max_populations,
+                                   rng=seed + 3000)}
+    out: dict[str, Any] = {"loss0": loss0, "loss": loss_tr, "accuracy": acc_tr,
+                           "p_fit": fits["bic"].n_populations_,
+                           "bic": np.array([fits["bic"].bic_.get(p, np.nan)
+                                            for p in range(1, max_populations + 1)])}
+    for key, pm in fits.items():
+        scores = [score(pm.mixture_.sample_network(resample_neurons, rng=g))
+                  for g in np.random.default_rng(seed + 4000).spawn(draws)]
+        out[f"accuracy_{_RESAMPLED[key]}"] = np.array([a for a, _ in scores])
+        out[f"loss_{_RESAMPLED[key]}"] = np.array([b for _, b in scores])
+        out[f"z_{_RESAMPLED[key]}"] = loading_moment_z(net, pm.mixture_.sample_network(
+            resample_neurons * 4, rng=seed + 5000))
+    # control: the trained neurons themselves, resampled with replacement at the same size
+    # (copies of a neuron stay equal from x0 = 0 without noise: each simulated once)
+    boot = [score(bootstrap_network(net, resample_neurons, rng=g, merge_copies=True))
+            for g in np.random.default_rng(seed + 6000).spawn(draws)]
+    out["accuracy_bootstrap"] = np.array([a for a, _ in boot])
+    out["loss_bootstrap"] = np.array([b for _, b in boot])
+    out["z_trained"] = network_outputs(net, val)
+    out["labels"] = np.asarray(fits["bic"].labels_)
+    out["loadings"] = network_loadings(net)[0]
+    return out
+
+
 def compute_fig8(settings: Settings, *, tonic: float | None = None) -> FigureData:
     """Train on ready-set-go, fit populations, resample, score over draws (Figs 8–9).
 
@@ -163,42 +234,28 @@ def compute_fig8(settings: Settings, *, tonic: float | None = None) -> FigureDat
     tag = f"tonic input {tonic_on:g}: " if tonic_on else ""
     smoke = ("smoke test: " if settings.quick else "") + tag
     task = cfg["task"]
+    # each seed is a point of a sweep (trained, fitted and scored; stored and resumable in
+    # full mode, where the seeds run on the local cluster or settings.scheduler)
+    from lowrank_rnn.reproduce._core import sweep_arrays
+
+    seeds = [settings.seed + 80 + s for s in range(cfg["seeds"])]
+    out = sweep_arrays(timing_point, {"task_tonic": [tonic_on]}, seeds, settings=settings,
+                       name="beiran2021_timing",
+                       fixed={**{k: cfg[k] for k in _POINT_KEYS},
+                              "task_dt": float(task["dt"]), "task_ready": float(task["ready"])})
     runs = []
-    for s in range(cfg["seeds"]):
-        seed = settings.seed + 80 + s
-        tr, loss0 = _train(cfg, seed)
-        net = tr.to_network()
+    for j, seed in enumerate(seeds):
+        o = {k: v[0, j] for k, v in out.items()}
         val = ready_set_go_trials(cfg["n_val"], rng=seed + 2000, **task)
-
-        def score(n: LowRankRNN, val: TrialBatch = val) -> tuple[float, float]:
-            z = network_outputs(n, val)
-            return timing_error(z, val)["accuracy"], masked_mse(z, val.targets, val.mask)
-
-        acc_tr, loss_tr = score(net)
-        fits = {1: fit_populations(net, 1, rng=seed + 3000),
-                "bic": fit_populations(net, "bic", max_populations=cfg["max_populations"],
-                                       rng=seed + 3000)}
-        p_fit = fits["bic"].n_populations_
-        res: dict[Any, dict[str, np.ndarray]] = {}
-        zs: dict[Any, float] = {}
-        for key, pm in fits.items():
-            draws = [score(pm.mixture_.sample_network(cfg["resample_neurons"], rng=g))
-                     for g in np.random.default_rng(seed + 4000).spawn(cfg["draws"])]
-            res[key] = {"accuracy": np.array([a for a, _ in draws]),
-                        "loss": np.array([b for _, b in draws])}
-            zs[key] = loading_moment_z(net, pm.mixture_.sample_network(
-                cfg["resample_neurons"] * 4, rng=seed + 5000))
-        # control: the trained neurons themselves, resampled with replacement at the same size
-        boot = [score(bootstrap_network(net, cfg["resample_neurons"], rng=g))
-                for g in np.random.default_rng(seed + 6000).spawn(cfg["draws"])]
-        res["bootstrap"] = {"accuracy": np.array([a for a, _ in boot]),
-                            "loss": np.array([b for _, b in boot])}
-        z_tr = network_outputs(net, val)
-        runs.append({"seed": seed, "loss0": loss0, "loss": loss_tr, "accuracy": acc_tr,
-                     "p_fit": p_fit, "bic": fits["bic"].bic_, "res": res, "z": zs,
-                     "val": val, "z_trained": z_tr, "labels": fits["bic"].labels_,
-                     "loadings": network_loadings(net)[0],
-                     "tp": produced_intervals(z_tr, val)})
+        res = {key: {"accuracy": o[f"accuracy_{name}"], "loss": o[f"loss_{name}"]}
+               for key, name in _RESAMPLED.items()}
+        runs.append({"seed": seed, "loss0": float(o["loss0"]), "loss": float(o["loss"]),
+                     "accuracy": float(o["accuracy"]), "p_fit": int(o["p_fit"]),
+                     "bic": {p + 1: float(b) for p, b in enumerate(o["bic"])}, "res": res,
+                     "z": {1: float(o["z_1"]), "bic": float(o["z_bic"])},
+                     "val": val, "z_trained": o["z_trained"], "labels": o["labels"],
+                     "loadings": o["loadings"], "tp": produced_intervals(o["z_trained"], val)})
+    fits = (1, "bic")
 
     def ms(key: Any, what: str) -> tuple[float, float, np.ndarray]:
         a = np.concatenate([r["res"][key][what] for r in runs])
