@@ -79,3 +79,20 @@ def test_quick_figure_checks_pass():
     fd = compute_populations(Settings(quick=True, seed=0))
     failed = [c for c in fd.checks.rows if not c.passed]
     assert not failed, failed
+
+
+def test_population_point_is_reproducible_and_shaped():
+    """A full-mode sweep point (tiny sizes): outputs of the documented shapes, and the same
+    seed gives the same numbers (the point's own stream)."""
+    from lowrank_rnn.reproduce.dubreuil2022 import populations_point
+    from lowrank_rnn.sweep import run_sweep
+
+    kw = dict(n_neurons=24, resampled_neurons=48, epochs_pdm=1, epochs_pwm=1, epochs_cdm=1,
+              draws=2, max_populations=2, n_test=16)
+    out = populations_point("context", **kw, seed=3)
+    assert out["accuracy"].shape == (2, 2) and out["bootstrap"].shape == (2,)
+    assert out["m"].shape == out["n"].shape == (24,) and 0 <= out["trained"] <= 1
+    ds = run_sweep(populations_point, {"task": ["context"]}, [3], fixed=kw, workers=0,
+                   progress=False)
+    np.testing.assert_array_equal(ds["accuracy"].values[0, 0], out["accuracy"])
+    np.testing.assert_array_equal(ds["bootstrap"].values[0, 0], out["bootstrap"])
