@@ -16,8 +16,10 @@ the paper's two. Resampling at the trained size (N = 256) costs CDM accuracy eve
 (0.83 against 0.998 for the trained network, one seed, 20 draws), so there every P fails; at
 N = 1024 the control keeps 0.97. Measured in full mode (3 seeds, 30 draws per P): PDM keeps 1.0
 at every P; PWM networks train to 0.82-0.83 only (below the 90 % criterion) and P = 1 keeps
-exactly that (0.828, equal to the control); CDM falls from 0.998 trained to 0.754, 0.794,
-0.883, 0.838 for P = 1, 2, 3, 4: accuracy grows up to P = 3, P = 2 is not enough, no P up to 4
+exactly that (0.828, equal to the control); CDM falls from 0.998 trained to 0.758, 0.774,
+0.866, 0.883 for P = 1, 2, 3, 4 (each point's own stream; with one stream shared by all points,
+as before the points ran in parallel: 0.754, 0.794, 0.883, 0.838; the fits' EM starts differ,
+a variation the standard errors over draws do not contain): P = 2 is not enough, no P up to 4
 reaches 90 % on average (BIC picks P = 3 for one seed checked). Rows relative to the trained
 accuracy (ratio ``KEEP`` = 0.95) separate a shortfall of training from one of the population
 model.
