@@ -240,7 +240,7 @@ def compute_fig8(settings: Settings, *, tonic: float | None = None) -> FigureDat
 
     seeds = [settings.seed + 80 + s for s in range(cfg["seeds"])]
     out = sweep_arrays(timing_point, {"task_tonic": [tonic_on]}, seeds, settings=settings,
-                       name="beiran2021_timing",
+                       name="beiran2021_timing" + (f"_tonic{tonic_on:g}" if tonic_on else ""),
                        fixed={**{k: cfg[k] for k in _POINT_KEYS},
                               "task_dt": float(task["dt"]), "task_ready": float(task["ready"])})
     runs = []
