@@ -52,6 +52,7 @@ __all__ = [
     "compare",
     "make_trials",
     "summarize",
+    "tune_lr",
     "with_tonic_input",
 ]
 
@@ -297,6 +298,38 @@ class ComparisonRun:
             "n_params", "lr", "curve", "val_curve", "info")}
 
 
+def tune_lr(
+    trials: dict[str, TrialBatch], n_neurons: int, rank: int | None, seed: int, *,
+    lrs: Sequence[float], tune_epochs: int, batch_size: int, device: str = "cpu",
+) -> tuple[float, list[float], float]:
+    """The learning rate of :func:`compare`'s BPTT runs: each candidate trained for
+    ``tune_epochs`` epochs on ``trials["train"]`` (initial weights from ``seed``), the one
+    with the lowest validation MSE chosen (a diverging candidate scores inf).
+
+    Returns
+    -------
+    (lr, scores, seconds)
+        The chosen rate, the validation MSE of every candidate (in the order of ``lrs``; empty
+        with a single candidate, which is taken untried) and the wall time of the search.
+    """
+    x0_input = trials["train"].inputs.shape[2] - 1
+    common = {"batch_size": batch_size, "x0_input": x0_input, "device": device,
+              "random_state": seed}
+    t0 = time.perf_counter()
+    lr_best = float(lrs[0])
+    scores: list[float] = []
+    if len(lrs) > 1:
+        for lr in lrs:
+            tr = BPTTTrainer(n_neurons, rank, lr=lr, n_epochs=tune_epochs, **common)
+            try:
+                tr.fit(trials["train"])
+                scores.append(tr.score(trials["validation"]))
+            except FloatingPointError:
+                scores.append(np.inf)
+        lr_best = float(lrs[int(np.argmin(scores))])
+    return lr_best, scores, time.perf_counter() - t0
+
+
 def _train_bptt(
     trials: dict[str, TrialBatch], n_neurons: int, rank: int | None, seed: int, *,
     lrs: Sequence[float], tune_epochs: int, n_epochs: int, batch_size: int, device: str,
@@ -306,19 +339,9 @@ def _train_bptt(
     x0_input = trials["train"].inputs.shape[2] - 1
     common = {"batch_size": batch_size, "x0_input": x0_input, "device": device,
               "random_state": seed}
-    t0 = time.perf_counter()
-    lr_best = float(lrs[0])
-    if len(lrs) > 1:
-        scores = []
-        for lr in lrs:
-            tr = BPTTTrainer(n_neurons, rank, lr=lr, n_epochs=tune_epochs, **common)
-            try:
-                tr.fit(trials["train"])
-                scores.append(tr.score(trials["validation"]))
-            except FloatingPointError:
-                scores.append(np.inf)
-        lr_best = float(lrs[int(np.argmin(scores))])
-    tune_seconds = time.perf_counter() - t0
+    lr_best, _, tune_seconds = tune_lr(trials, n_neurons, rank, seed, lrs=lrs,
+                                       tune_epochs=tune_epochs, batch_size=batch_size,
+                                       device=device)
     trainer = BPTTTrainer(n_neurons, rank, lr=lr_best, n_epochs=n_epochs, progress=progress,
                           **common)
     trainer.fit(trials["train"], trials["validation"])

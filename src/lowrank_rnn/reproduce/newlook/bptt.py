@@ -33,7 +33,7 @@ from lowrank_rnn.reproduce._core import (
 )
 from lowrank_rnn.sweep import run_sweep
 
-__all__ = ["FIGURES", "compute_fig5", "fig5_point", "plot_fig5"]
+__all__ = ["FIGURES", "compute_fig5", "fig5_group_point", "fig5_point", "plot_fig5"]
 
 PAPER_KEY = "newlook"
 
@@ -108,6 +108,121 @@ def fig5_point(
     return out
 
 
+def fig5_group_point(
+    task: str, method: str, n_neurons: int, n_seeds: int, n_train: int, n_validation: int,
+    n_test: int, n_epochs: int, lrs: str, tune_epochs: int, batch_size: int, n_steps: int = 0,
+    device: str = "cpu", seed: int = 0,
+) -> dict[str, Any]:
+    """The BPTT networks of Fig 5 at one (method, size): seeds ``seed .. seed + n_seeds - 1``.
+
+    The same networks as :func:`fig5_point` per seed (each seed's trials and initial weights),
+    with two differences of procedure. (1) The learning rate is a hyper-parameter of the
+    (task, method, size), chosen once for all its seeds: every candidate of ``lrs`` is trained
+    for ``tune_epochs`` epochs on every seed, and the one with the lowest mean validation MSE
+    over the seeds is used (a candidate that diverges on any seed is out); per-point tuning
+    would pick a rate per seed from that seed's validation trials alone. (2) The seeds are
+    trained together as one stacked model (:func:`lowrank_rnn.fit._stacked.fit_stacked`), which
+    equals separate training up to rounding and costs a fraction of it on a CPU.
+
+    Parameters
+    ----------
+    task, method, n_neurons, n_train, n_validation, n_test, n_epochs, lrs, tune_epochs,
+    batch_size, n_steps, device
+        As :func:`fig5_point` (``method`` one of the two BPTT methods).
+    n_seeds : int
+        Networks in the group (seeds ``seed, seed + 1, ...``).
+
+    Returns
+    -------
+    dict
+        Per network, shape (n_seeds,): ``train_mse, test_mse, seconds`` (the group's training
+        wall time divided by ``n_seeds``), ``lr`` (the shared rate); ``curve, val_curve`` of
+        shape (n_seeds, n_epochs); ``info_example_output`` (n_seeds, time, d_out);
+        ``info_tuning_seconds`` (the shared search's wall time divided by ``n_seeds``),
+        ``info_epochs``; scalars ``n_params, rank``; ``lr_scores`` (len(lrs),): the mean
+        validation MSE of each candidate (inf: diverged on a seed; empty search: NaN).
+    """
+    import time
+
+    from lowrank_rnn._validate import check_choice, check_int
+    from lowrank_rnn.fit._stacked import fit_stacked
+    from lowrank_rnn.fit.bptt import BPTTTrainer
+    from lowrank_rnn.fit.compare import CLOSED_FORM_SIZE, make_trials
+
+    check_choice("method", method, ("bptt_low_rank", "bptt_full_rank"))
+    n = check_int("n_neurons", n_neurons, minimum=1)
+    n_seeds = check_int("n_seeds", n_seeds, minimum=1)
+    cand = [float(v) for v in lrs.split(",")]
+    seeds = [int(seed) + i for i in range(n_seeds)]
+    kw = {"n_steps": int(n_steps)} if n_steps else {}
+    trials = [make_trials(task, n_train, n_validation, n_test, s, **kw) for s in seeds]
+    rank = min(CLOSED_FORM_SIZE[task][1], n) if method == "bptt_low_rank" else None
+    x0_input = trials[0]["train"].inputs.shape[2] - 1
+
+    def trainers(lr: float, epochs: int) -> list[Any]:
+        return [BPTTTrainer(n, rank, lr=lr, n_epochs=epochs, batch_size=batch_size,
+                            x0_input=x0_input, device=device, random_state=s) for s in seeds]
+
+    t0 = time.perf_counter()
+    scores = np.full(len(cand), np.nan)
+    lr = cand[0]
+    if len(cand) > 1:
+        for j, c in enumerate(cand):
+            try:
+                fitted = fit_stacked(trainers(c, tune_epochs), [t["train"] for t in trials])
+                scores[j] = np.mean([tr.score(t["validation"])
+                                     for tr, t in zip(fitted, trials, strict=True)])
+            except FloatingPointError:
+                scores[j] = np.inf
+            if not np.isfinite(scores[j]):
+                scores[j] = np.inf
+        lr = cand[int(np.argmin(scores))]
+    tune_seconds = time.perf_counter() - t0
+    fitted = fit_stacked(trainers(lr, n_epochs), [t["train"] for t in trials],
+                         [t["validation"] for t in trials])
+    return {
+        "train_mse": np.array([tr.score(t["train"]) for tr, t in zip(fitted, trials, strict=True)]),
+        "test_mse": np.array([tr.score(t["test"]) for tr, t in zip(fitted, trials, strict=True)]),
+        "seconds": np.array([tr.seconds_ for tr in fitted]),
+        "lr": np.full(n_seeds, lr),
+        "curve": np.array([tr.history_["train_loss"] for tr in fitted], dtype=float),
+        "val_curve": np.array([tr.history_["val_loss"] for tr in fitted], dtype=float),
+        "info_example_output": np.array([tr.predict(t["test"].inputs[:1])[0]
+                                         for tr, t in zip(fitted, trials, strict=True)]),
+        "info_tuning_seconds": np.full(n_seeds, tune_seconds / n_seeds),
+        "info_epochs": np.array([tr.epochs_done_ for tr in fitted]),
+        "n_params": fitted[0].n_params_, "rank": rank if rank is not None else n,
+        "lr_scores": scores,
+    }
+
+
+def _runs_from_groups(ds: Any, task: str, device: str) -> dict[tuple[str, int, int], Any]:
+    """The :class:`~lowrank_rnn.fit.compare.ComparisonRun` of every network of a sweep of
+    :func:`fig5_group_point`, keyed by (method, size, seed)."""
+    from lowrank_rnn.fit.compare import ComparisonRun
+
+    runs = {}
+    for method in ds["method"].values.tolist():
+        for n in ds["n_neurons"].values.tolist():
+            for base in ds["seed"].values.tolist():
+                sel = {"method": method, "n_neurons": n, "seed": base}
+                pt = {k: np.asarray(ds[k].sel(sel).values) for k in ds.data_vars}
+                for i in range(pt["test_mse"].shape[0]):
+                    runs[(method, n, base + i)] = ComparisonRun(
+                        task, method, int(n), int(pt["rank"]), int(base + i),
+                        train_mse=float(pt["train_mse"][i]), test_mse=float(pt["test_mse"][i]),
+                        seconds=float(pt["seconds"][i]), n_params=int(pt["n_params"]),
+                        lr=float(pt["lr"][i]), curve=pt["curve"][i].tolist(),
+                        val_curve=pt["val_curve"][i].tolist(),
+                        info={"tuning_seconds": float(pt["info_tuning_seconds"][i]),
+                              "epochs": int(pt["info_epochs"][i]), "device": device,
+                              "example_output": pt["info_example_output"][i].tolist(),
+                              "lr_scores": pt["lr_scores"].tolist(),
+                              "lr_shared_by_seeds": True, "stacked": True},
+                    )
+    return runs
+
+
 def _runs_from_sweep(ds: Any, task: str, device: str) -> dict[tuple[str, int, int], Any]:
     """The :class:`~lowrank_rnn.fit.compare.ComparisonRun` of every point of a Fig 5 sweep, keyed
     by (method, size, seed)."""
@@ -142,8 +257,9 @@ def _runs_from_sweep(ds: Any, task: str, device: str) -> dict[tuple[str, int, in
 def _fig5_runs(task: str, p: dict[str, Any], settings: Settings) -> list[Any]:
     """All Fig 5 runs of ``task`` through the sweep machinery, in :func:`compare`'s order.
 
-    Two sweeps: the closed form over seeds, and BPTT over (method, size) × seeds. Quick mode runs
-    them serially in-process; full mode on Dask.
+    Two sweeps: the closed form over seeds, and BPTT over (method, size), one point per group of
+    seeds (:func:`fig5_group_point`). Quick mode runs them serially in-process; full mode on
+    Dask.
     """
     from lowrank_rnn.fit.compare import CLOSED_FORM_SIZE
 
@@ -157,10 +273,12 @@ def _fig5_runs(task: str, p: dict[str, Any], settings: Settings) -> list[Any]:
     cf = run_sweep(fig5_point, {"method": ["closed_form"],
                                 "n_neurons": [CLOSED_FORM_SIZE[task][0]]}, seeds, fixed=fixed,
                    **sweep_options(settings, f"newlook_fig5_{task}_closed_form"))
-    bptt = run_sweep(fig5_point, {"method": ["bptt_low_rank", "bptt_full_rank"],
-                                  "n_neurons": list(p["sizes"][task])}, seeds, fixed=fixed,
-                     **sweep_options(settings, f"newlook_fig5_{task}_bptt"))
-    by_key = {**_runs_from_sweep(cf, task, device), **_runs_from_sweep(bptt, task, device)}
+    # one point per (method, size): its seeds share the learning-rate search and train stacked
+    bptt = run_sweep(fig5_group_point, {"method": ["bptt_low_rank", "bptt_full_rank"],
+                                        "n_neurons": list(p["sizes"][task])}, [seeds[0]],
+                     fixed={**fixed, "n_seeds": len(seeds)},
+                     **sweep_options(settings, f"newlook_fig5_{task}_bptt_groups"))
+    by_key = {**_runs_from_sweep(cf, task, device), **_runs_from_groups(bptt, task, device)}
     runs = []
     for seed in seeds:
         runs.append(by_key[("closed_form", CLOSED_FORM_SIZE[task][0], seed)])
