@@ -131,7 +131,7 @@ def fig5_group_point(
     for ``tune_epochs`` epochs on every seed, and the one with the lowest mean validation MSE
     over the seeds is used (a candidate that diverges on any seed is out); per-point tuning
     would pick a rate per seed from that seed's validation trials alone. (2) The seeds are
-    trained together as one stacked model (:func:`lowrank_rnn.fit._stacked.fit_stacked`), which
+    trained together as one stacked model (``lowrank_rnn.fit._stacked.fit_stacked``), which
     equals separate training up to rounding and costs a fraction of it on a CPU.
 
     Parameters
