@@ -9,7 +9,10 @@ sizes, batch size and candidates, with the epochs (``n_epochs`` and ``tune_epoch
 
 Extrapolation rule: the cost of an epoch is constant over training (measured per epoch at full
 size: flat after the first), so a group's full-mode CPU time is its sample's CPU time divided by
-the fraction (the fixed costs, trial generation and scoring, are scaled too: an over-estimate).
+the fraction. The fixed costs of a point (trial generation, scoring the train and test trials,
+about 1.5 epochs' worth) are scaled too, so the estimate is high by about 1.5 / (fraction x
+280) epochs of each network's 280 (5 % at fraction 0.1). Imports and first calls are paid in a
+warm-up before the timings.
 The figure's wall time on ``--workers`` single-threaded workers is the makespan of the points
 handed out in sweep order to the first free worker (Dask's behaviour with equal priorities).
 CPU time is :func:`time.process_time` with one thread, so it does not depend on other work on a
@@ -46,9 +49,13 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--tasks", nargs="+", default=["flipflop", "decision"])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--skip-before", action="store_true",
-                        help="time the grouped points only")
+    parser.add_argument("--before-seeds", type=int, default=None,
+                        help="per-point (before) runs of the first k seeds of each group only, "
+                             "their mean CPU times the number of seeds (default: all seeds; 0: "
+                             "time the grouped points only)")
     args = parser.parse_args()
+    if args.before_seeds is not None and args.before_seeds < 0:
+        raise SystemExit(f"--before-seeds {args.before_seeds}: must be >= 0")
     if not 0 < args.fraction <= 1:
         raise SystemExit(f"--fraction {args.fraction}: must be in (0, 1]")
 
@@ -64,9 +71,16 @@ def main() -> None:
     lrs = ",".join(repr(float(v)) for v in p["lrs"])
     result: dict = {"fraction": args.fraction, "n_epochs_sampled": n_epochs,
                     "tune_epochs_sampled": tune_epochs, "workers": args.workers,
-                    "rule": "full CPU = sample CPU / fraction (epoch cost constant); figure "
-                            "wall = makespan of the points in sweep order on the workers",
+                    "before_seeds": args.before_seeds,
+                    "rule": "full CPU = sample CPU / fraction (epoch cost constant); before: "
+                            "seeds not run cost the mean of those run; figure wall = makespan "
+                            "of the points in sweep order on the workers",
                     "tasks": {}}
+    for task in args.tasks:  # warm-up: imports and first-call costs outside the timings
+        fig5_point(task, "bptt_low_rank", 3, 8, 4, 4, 1, "0.01,0.1", 1, 4,
+                   n_steps=10 if task == "flipflop" else 0)
+        fig5_group_point(task, "bptt_full_rank", 3, 2, 8, 4, 4, 1, "0.01,0.1", 1, 4,
+                         n_steps=10 if task == "flipflop" else 0)
     for task in args.tasks:
         common = {"task": task, "n_train": p["n_train"], "n_validation": p["n_validation"],
                   "n_test": p["n_test"], "n_epochs": n_epochs, "lrs": lrs,
@@ -76,8 +90,10 @@ def main() -> None:
         for method in ("bptt_low_rank", "bptt_full_rank"):
             for n in p["sizes"][task]:
                 before = []
-                if not args.skip_before:
-                    for i in range(p["seeds"]):
+                k = p["seeds"] if args.before_seeds is None else min(args.before_seeds,
+                                                                     p["seeds"])
+                if k:
+                    for i in range(k):
                         t0 = time.process_time()
                         fig5_point(method=method, n_neurons=n, seed=i, **common)
                         before.append((time.process_time() - t0) * scale)
@@ -85,14 +101,17 @@ def main() -> None:
                 out = fig5_group_point(method=method, n_neurons=n, n_seeds=p["seeds"],
                                        seed=0, **common)
                 after = (time.process_time() - t0) * scale
-                before_pts += before
+                # seeds not run cost the mean of those run (the points of a group are alike)
+                before_full = before + [sum(before) / len(before)] * (p["seeds"] - len(before)) \
+                    if before else []
+                before_pts += before_full
                 after_pts.append(after)
                 row = {"method": method, "n_neurons": n, "after_group_cpu_s": round(after, 1),
                        "after_per_network_cpu_s": round(after / p["seeds"], 1),
                        "shared_lr_sampled": float(out["lr"][0])}
                 if before:
                     row["before_per_network_cpu_s"] = [round(b, 1) for b in before]
-                    row["speedup"] = round(sum(before) / after, 2)
+                    row["speedup"] = round(sum(before_full) / after, 2)
                 rows.append(row)
                 print(json.dumps({task: row}), flush=True)
         entry = {"groups": rows, "after_cpu_s": round(sum(after_pts), 1),
