@@ -16,14 +16,13 @@ epochs and would make the comparison meaningless): the paper's claims at the sam
 variant, measured and reported whether or not they hold (a failing row when the BPTT variant or
 the closed form's size is missing from the runs).
 
-Procedure of the BPTT networks (:func:`fig5_group_point`): the learning rate is a
-hyper-parameter of each (task, method, size), chosen once for all seeds by the lowest mean
-validation MSE over the seeds after a short training at each candidate (the paper does not say
-how it chose its rates; per-network tuning would pick one per seed from that seed's validation
-trials alone). The seeds of one (method, size) are then trained together as one stacked model,
-which equals separate training up to float rounding (each its own trials, initial weights,
-minibatch order, gradient clip and Adam moments). A network's ``seconds`` is the group's
-training wall time divided by the number of seeds.
+Procedure of the BPTT networks (:func:`fig5_group_point`): as :func:`fig5_point` for every
+network (each seed its own learning-rate search on its validation trials), computed for the
+seeds of one (method, size) together: each candidate rate is tried on all seeds as one stacked
+model, and the seeds that chose the same rate are trained as one stacked model, which equals
+separate training up to float rounding (each its own trials, initial weights, minibatch order,
+gradient clip and Adam moments). A network's ``seconds`` is its stack's training wall time
+divided by the stack's size.
 """
 
 from __future__ import annotations
@@ -125,14 +124,13 @@ def fig5_group_point(
 ) -> dict[str, Any]:
     """The BPTT networks of Fig 5 at one (method, size): seeds ``seed .. seed + n_seeds - 1``.
 
-    The same networks as :func:`fig5_point` per seed (each seed's trials and initial weights),
-    with two differences of procedure. (1) The learning rate is a hyper-parameter of the
-    (task, method, size), chosen once for all its seeds: every candidate of ``lrs`` is trained
-    for ``tune_epochs`` epochs on every seed, and the one with the lowest mean validation MSE
-    over the seeds is used (a candidate that diverges on any seed is out); per-point tuning
-    would pick a rate per seed from that seed's validation trials alone. (2) The seeds are
-    trained together as one stacked model (``lowrank_rnn.fit._stacked.fit_stacked``), which
-    equals separate training up to rounding and costs a fraction of it on a CPU.
+    The same procedure as :func:`fig5_point` on each seed (its trials, initial weights and its
+    own learning-rate search: every candidate of ``lrs`` trained for ``tune_epochs`` epochs, the
+    one with the lowest validation MSE of that seed chosen), computed for the seeds together:
+    the search runs each candidate on all seeds as one stacked model, and the seeds that chose
+    the same rate are then trained as one stacked model
+    (``lowrank_rnn.fit._stacked.fit_stacked``), which equals separate training up to float
+    rounding and costs a fraction of it on a CPU.
 
     Parameters
     ----------
@@ -145,12 +143,12 @@ def fig5_group_point(
     Returns
     -------
     dict
-        Per network, shape (n_seeds,): ``train_mse, test_mse, seconds`` (the group's training
-        wall time divided by ``n_seeds``), ``lr`` (the shared rate); ``curve, val_curve`` of
-        shape (n_seeds, n_epochs); ``info_example_output`` (n_seeds, time, d_out);
-        ``info_tuning_seconds`` (the shared search's wall time divided by ``n_seeds``),
-        ``info_epochs``; scalars ``n_params, rank``; ``lr_scores`` (len(lrs),): the mean
-        validation MSE of each candidate (inf: diverged on a seed; empty search: NaN).
+        Per network, shape (n_seeds,): ``train_mse, test_mse, lr``, ``seconds`` (the training
+        wall time of its stack divided by the stack's size), ``info_tuning_seconds`` (the
+        search's wall time divided by ``n_seeds``), ``info_epochs``; ``curve, val_curve`` of
+        shape (n_seeds, n_epochs); ``info_example_output`` (n_seeds, time, d_out); scalars
+        ``n_params, rank``; ``lr_scores`` (n_seeds, len(lrs)): each seed's validation MSE of
+        each candidate (inf: diverged; NaN with a single candidate, taken untried).
     """
     import time
 
@@ -169,39 +167,55 @@ def fig5_group_point(
     rank = min(CLOSED_FORM_SIZE[task][1], n) if method == "bptt_low_rank" else None
     x0_input = trials[0]["train"].inputs.shape[2] - 1
 
-    def trainers(lr: float, epochs: int) -> list[Any]:
+    def trainers(lr: float, epochs: int, which: list[int]) -> list[Any]:
         return [BPTTTrainer(n, rank, lr=lr, n_epochs=epochs, batch_size=batch_size,
-                            x0_input=x0_input, device=device, random_state=s) for s in seeds]
+                            x0_input=x0_input, device=device, random_state=seeds[i])
+                for i in which]
 
+    everyone = list(range(n_seeds))
     t0 = time.perf_counter()
-    scores = np.full(len(cand), np.nan)
-    lr = cand[0]
+    scores = np.full((n_seeds, len(cand)), np.nan)
     if len(cand) > 1:
         for j, c in enumerate(cand):
+            fitted = trainers(c, tune_epochs, everyone)
             try:
-                fitted = fit_stacked(trainers(c, tune_epochs), [t["train"] for t in trials])
-                scores[j] = np.mean([tr.score(t["validation"])
-                                     for tr, t in zip(fitted, trials, strict=True)])
+                fit_stacked(fitted, [t["train"] for t in trials])
+                scores[:, j] = [tr.score(t["validation"])
+                                for tr, t in zip(fitted, trials, strict=True)]
             except FloatingPointError:
-                scores[j] = np.inf
-            if not np.isfinite(scores[j]):
-                scores[j] = np.inf
-        lr = cand[int(np.argmin(scores))]
+                # a network that diverged scores inf; the others are tried alone again
+                for i in everyone:
+                    (alone,) = trainers(c, tune_epochs, [i])
+                    try:
+                        alone.fit(trials[i]["train"])
+                        scores[i, j] = alone.score(trials[i]["validation"])
+                    except FloatingPointError:
+                        scores[i, j] = np.inf
+        scores[~np.isfinite(scores)] = np.inf
+        chosen = [cand[int(np.argmin(row))] for row in scores]
+    else:
+        chosen = [cand[0]] * n_seeds
     tune_seconds = time.perf_counter() - t0
-    fitted = fit_stacked(trainers(lr, n_epochs), [t["train"] for t in trials],
-                         [t["validation"] for t in trials])
+    fitted_all: list[Any] = [None] * n_seeds
+    for lr in sorted(set(chosen)):
+        which = [i for i in everyone if chosen[i] == lr]
+        stack = fit_stacked(trainers(lr, n_epochs, which), [trials[i]["train"] for i in which],
+                            [trials[i]["validation"] for i in which])
+        for i, tr in zip(which, stack, strict=True):
+            fitted_all[i] = tr
+    pairs = list(zip(fitted_all, trials, strict=True))
     return {
-        "train_mse": np.array([tr.score(t["train"]) for tr, t in zip(fitted, trials, strict=True)]),
-        "test_mse": np.array([tr.score(t["test"]) for tr, t in zip(fitted, trials, strict=True)]),
-        "seconds": np.array([tr.seconds_ for tr in fitted]),
-        "lr": np.full(n_seeds, lr),
-        "curve": np.array([tr.history_["train_loss"] for tr in fitted], dtype=float),
-        "val_curve": np.array([tr.history_["val_loss"] for tr in fitted], dtype=float),
+        "train_mse": np.array([tr.score(t["train"]) for tr, t in pairs]),
+        "test_mse": np.array([tr.score(t["test"]) for tr, t in pairs]),
+        "seconds": np.array([tr.seconds_ for tr in fitted_all]),
+        "lr": np.array(chosen),
+        "curve": np.array([tr.history_["train_loss"] for tr in fitted_all], dtype=float),
+        "val_curve": np.array([tr.history_["val_loss"] for tr in fitted_all], dtype=float),
         "info_example_output": np.array([tr.predict(t["test"].inputs[:1])[0]
-                                         for tr, t in zip(fitted, trials, strict=True)]),
+                                         for tr, t in pairs]),
         "info_tuning_seconds": np.full(n_seeds, tune_seconds / n_seeds),
-        "info_epochs": np.array([tr.epochs_done_ for tr in fitted]),
-        "n_params": fitted[0].n_params_, "rank": rank if rank is not None else n,
+        "info_epochs": np.array([tr.epochs_done_ for tr in fitted_all]),
+        "n_params": fitted_all[0].n_params_, "rank": rank if rank is not None else n,
         "lr_scores": scores,
     }
 
@@ -227,8 +241,7 @@ def _runs_from_groups(ds: Any, task: str, device: str) -> dict[tuple[str, int, i
                         info={"tuning_seconds": float(pt["info_tuning_seconds"][i]),
                               "epochs": int(pt["info_epochs"][i]), "device": device,
                               "example_output": pt["info_example_output"][i].tolist(),
-                              "lr_scores": pt["lr_scores"].tolist(),
-                              "lr_shared_by_seeds": True, "stacked": True},
+                              "lr_scores": pt["lr_scores"][i].tolist(), "stacked": True},
                     )
     return runs
 
@@ -283,7 +296,7 @@ def _fig5_runs(task: str, p: dict[str, Any], settings: Settings) -> list[Any]:
     cf = run_sweep(fig5_point, {"method": ["closed_form"],
                                 "n_neurons": [CLOSED_FORM_SIZE[task][0]]}, seeds, fixed=fixed,
                    **sweep_options(settings, f"newlook_fig5_{task}_closed_form"))
-    # one point per (method, size): its seeds share the learning-rate search and train stacked
+    # one point per (method, size): its seeds are tuned and trained stacked
     bptt = run_sweep(fig5_group_point, {"method": ["bptt_low_rank", "bptt_full_rank"],
                                         "n_neurons": list(p["sizes"][task])}, [seeds[0]],
                      fixed={**fixed, "n_seeds": len(seeds)},
@@ -397,7 +410,7 @@ def compute_fig5(settings: Settings) -> FigureData:
                     "relative test MSE difference",
                     abs(mse - cf_run.test_mse) / max(abs(cf_run.test_mse), 1e-300), 1e-9)
         # the stacked sweep equals separate training: the first epochs of the seed's smallest
-        # networks retrained alone (unstacked) at the shared rate against the sweep's curves
+        # networks retrained alone (unstacked) at their rate against the sweep's curves
         k = min(p["n_epochs"], 10)
         n_small = min(p["sizes"][task])
         worst_rel = 0.0
@@ -411,7 +424,7 @@ def compute_fig5(settings: Settings) -> FigureData:
             a, b = np.asarray(alone.history_["train_loss"]), np.asarray(r0.curve[:k])
             worst_rel = max(worst_rel, float(np.max(np.abs(a - b) / np.abs(a))))
         checks.less(f"{task}: BPTT N={n_small} seed {settings.seed}, both variants, retrained "
-                    f"alone at the shared rate: max relative difference of the first {k} "
+                    f"alone at their rate: max relative difference of the first {k} "
                     "epochs' training loss from the sweep's stacked run (float32)", worst_rel,
                     1e-3)
         # conversion of a trained network
@@ -480,8 +493,8 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         name="Fig 5",
         title="Closed form vs BPTT: 3-bit flip-flop and binary decision (training curves, "
-        "test MSE by method and size; BPTT learning rate chosen once per method and size on "
-        "the mean validation MSE of all seeds, seeds trained stacked)",
+        "test MSE by method and size; the BPTT seeds of one method and size tuned and trained "
+        "stacked)",
         compute=compute_fig5,
         plot=plot_fig5,
         requires=("torch",),
