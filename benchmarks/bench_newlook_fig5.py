@@ -108,7 +108,7 @@ def main() -> None:
                 after_pts.append(after)
                 row = {"method": method, "n_neurons": n, "after_group_cpu_s": round(after, 1),
                        "after_per_network_cpu_s": round(after / p["seeds"], 1),
-                       "shared_lr_sampled": float(out["lr"][0])}
+                       "lr_sampled": out["lr"].tolist()}
                 if before:
                     row["before_per_network_cpu_s"] = [round(b, 1) for b in before]
                     row["speedup"] = round(sum(before_full) / after, 2)
