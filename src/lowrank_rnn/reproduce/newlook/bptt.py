@@ -22,7 +22,10 @@ seeds of one (method, size) together: each candidate rate is tried on all seeds 
 model, and the seeds that chose the same rate are trained as one stacked model, which equals
 separate training up to float rounding (each its own trials, initial weights, minibatch order,
 gradient clip and Adam moments). A network's ``seconds`` is its stack's training wall time
-divided by the stack's size.
+divided by the stack's size. That share is not what training one network takes, so the
+wall-time claim uses the networks of the closed form's size retrained alone (10 epochs in full
+mode): their per-epoch wall time times the epoch count (the per-epoch cost is flat over
+training), against the closed form's wall time.
 """
 
 from __future__ import annotations
@@ -414,18 +417,29 @@ def compute_fig5(settings: Settings) -> FigureData:
         # the first 3: at lr 0.1 the flip-flop training is chaotic, and two separate runs of one
         # network, float32 and float64, part by 1e-2 relative from the 8th epoch on (a wrong
         # clip, minibatch order or optimiser state shows at the first step)
+        # These networks also time BPTT for the wall-time claim: a network's `seconds` in the
+        # sweep is its share of a stacked training, not what training it alone takes, so the
+        # claim uses the per-epoch wall time of these solo runs (10 epochs in full mode; the
+        # per-epoch cost is flat over training) times the full epoch count
         k = min(p["n_epochs"], 3)
+        k_alone = min(p["n_epochs"], 3 if settings.quick else 10)
         n_small = min(p["sizes"][task])
         worst_rel = 0.0
+        solo_seconds: dict[str, float] = {}
         for method in ("bptt_low_rank", "bptt_full_rank"):
             r0 = next(r for r in ref if r.method == method and r.n_neurons == n_small)
             alone = BPTTTrainer(n_small, r0.rank if method == "bptt_low_rank" else None,
-                                lr=r0.lr, n_epochs=k, batch_size=p["batch_size"],
+                                lr=r0.lr, n_epochs=k_alone, batch_size=p["batch_size"],
                                 x0_input=seed_trials["train"].inputs.shape[2] - 1,
                                 random_state=settings.seed).fit(seed_trials["train"],
                                                                 seed_trials["validation"])
-            a, b = np.asarray(alone.history_["train_loss"]), np.asarray(r0.curve[:k])
+            a = np.asarray(alone.history_["train_loss"])[:k]
+            b = np.asarray(r0.curve[:k])
             worst_rel = max(worst_rel, float(np.max(np.abs(a - b) / np.abs(a))))
+            solo_seconds[method] = alone.seconds_ / k_alone * p["n_epochs"]
+        data["tasks"][task]["bptt_alone_seconds_estimate"] = {
+            "n_neurons": n_small, "epochs_timed": k_alone, "n_epochs": p["n_epochs"],
+            **solo_seconds}
         checks.less(f"{task}: BPTT N={n_small} seed {settings.seed}, both variants, retrained "
                     f"alone at their rate: max relative difference of the first {k} "
                     "epochs' training loss from the sweep's stacked run (float32)", worst_rel,
@@ -456,10 +470,17 @@ def compute_fig5(settings: Settings) -> FigureData:
                 checks.greater(
                     f"{task}: {method} test MSE / closed form test MSE at N={same['n_neurons']},"
                     f" rank {same['rank']} (paper: an order of magnitude)", ratio, 10.0)
-                tratio = same["seconds"] / max(cf["seconds"], 1e-300)
-                checks.greater(
-                    f"{task}: {method} wall time / closed form wall time at the same size "
-                    "(paper: one step vs one/two orders of magnitude)", tratio, 100.0)
+                if int(same["n_neurons"]) == n_small:
+                    tratio = solo_seconds[method] / max(cf["seconds"], 1e-300)
+                    checks.greater(
+                        f"{task}: {method} wall time (one network trained alone: per-epoch "
+                        f"wall time of {k_alone} epochs x {p['n_epochs']}) / closed form wall "
+                        "time at the same size (paper: one step vs one/two orders of "
+                        "magnitude)", tratio, 100.0)
+                else:
+                    checks.holds(f"{task}: {method} timed alone at the closed form's size "
+                                 f"N={n_cf} (needed for the wall-time claim)", False,
+                                 f"smallest BPTT size {n_small}", f"N={n_cf}")
     params = {k: (v if not isinstance(v, tuple) else list(v)) for k, v in p.items()}
     return FigureData(data=data, checks=checks, params=params)
 
