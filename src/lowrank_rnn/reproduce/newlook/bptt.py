@@ -125,7 +125,7 @@ def fig5_group_point(
     n_test: int, n_epochs: int, lrs: str, tune_epochs: int, batch_size: int, n_steps: int = 0,
     device: str = "cpu", seed: int = 0,
 ) -> dict[str, Any]:
-    """The BPTT networks of Fig 5 at one (method, size): seeds ``seed .. seed + n_seeds - 1``.
+    """The BPTT networks of Fig 5 at one (method, size), seeds ``seed`` to ``seed + n_seeds - 1``.
 
     The same procedure as :func:`fig5_point` on each seed (its trials, initial weights and its
     own learning-rate search: every candidate of ``lrs`` trained for ``tune_epochs`` epochs, the
