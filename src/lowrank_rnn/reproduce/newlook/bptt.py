@@ -223,60 +223,56 @@ def fig5_group_point(
     }
 
 
+def _sweep_points(ds: Any) -> Any:
+    """``(method, size, seed, outputs)`` of every point of a Fig 5 sweep (outputs: a dict of
+    arrays)."""
+    for method in ds["method"].values.tolist():
+        for n in ds["n_neurons"].values.tolist():
+            for seed in ds["seed"].values.tolist():
+                sel = {"method": method, "n_neurons": n, "seed": seed}
+                yield method, n, seed, {k: np.asarray(ds[k].sel(sel).values)
+                                        for k in ds.data_vars}
+
+
 def _runs_from_groups(ds: Any, task: str, device: str) -> dict[tuple[str, int, int], Any]:
     """The :class:`~lowrank_rnn.fit.compare.ComparisonRun` of every network of a sweep of
     :func:`fig5_group_point`, keyed by (method, size, seed)."""
     from lowrank_rnn.fit.compare import ComparisonRun
 
     runs = {}
-    for method in ds["method"].values.tolist():
-        for n in ds["n_neurons"].values.tolist():
-            for base in ds["seed"].values.tolist():
-                sel = {"method": method, "n_neurons": n, "seed": base}
-                pt = {k: np.asarray(ds[k].sel(sel).values) for k in ds.data_vars}
-                for i in range(pt["test_mse"].shape[0]):
-                    runs[(method, n, base + i)] = ComparisonRun(
-                        task, method, int(n), int(pt["rank"]), int(base + i),
-                        train_mse=float(pt["train_mse"][i]), test_mse=float(pt["test_mse"][i]),
-                        seconds=float(pt["seconds"][i]), n_params=int(pt["n_params"]),
-                        lr=float(pt["lr"][i]), curve=pt["curve"][i].tolist(),
-                        val_curve=pt["val_curve"][i].tolist(),
-                        info={"tuning_seconds": float(pt["info_tuning_seconds"][i]),
-                              "epochs": int(pt["info_epochs"][i]), "device": device,
-                              "example_output": pt["info_example_output"][i].tolist(),
-                              "lr_scores": pt["lr_scores"][i].tolist(), "stacked": True},
-                    )
+    for method, n, base, pt in _sweep_points(ds):
+        for i in range(pt["test_mse"].shape[0]):
+            runs[(method, n, base + i)] = ComparisonRun(
+                task, method, int(n), int(pt["rank"]), int(base + i),
+                train_mse=float(pt["train_mse"][i]), test_mse=float(pt["test_mse"][i]),
+                seconds=float(pt["seconds"][i]), n_params=int(pt["n_params"]),
+                lr=float(pt["lr"][i]), curve=pt["curve"][i].tolist(),
+                val_curve=pt["val_curve"][i].tolist(),
+                info={"tuning_seconds": float(pt["info_tuning_seconds"][i]),
+                      "epochs": int(pt["info_epochs"][i]), "device": device,
+                      "example_output": pt["info_example_output"][i].tolist(),
+                      "lr_scores": pt["lr_scores"][i].tolist(), "stacked": True},
+            )
     return runs
 
 
-def _runs_from_sweep(ds: Any, task: str, device: str) -> dict[tuple[str, int, int], Any]:
-    """The :class:`~lowrank_rnn.fit.compare.ComparisonRun` of every point of a Fig 5 sweep, keyed
-    by (method, size, seed)."""
+def _closed_form_runs(ds: Any, task: str) -> dict[tuple[str, int, int], Any]:
+    """The :class:`~lowrank_rnn.fit.compare.ComparisonRun` of every point of the closed-form
+    sweep of :func:`fig5_point`, keyed by (method, size, seed)."""
     from lowrank_rnn.fit.compare import ComparisonRun
 
     def value(a: np.ndarray) -> Any:
         return a.tolist() if a.ndim else a.item()
 
     runs = {}
-    for method in ds["method"].values.tolist():
-        for n in ds["n_neurons"].values.tolist():
-            for seed in ds["seed"].values.tolist():
-                sel = {"method": method, "n_neurons": n, "seed": seed}
-                pt = {k: np.asarray(ds[k].sel(sel).values) for k in ds.data_vars}
-                info = {k[5:]: value(v) for k, v in pt.items() if k.startswith("info_")}
-                if method != "closed_form":
-                    info = {"tuning_seconds": info.pop("tuning_seconds"),
-                            "epochs": info.pop("epochs"), "device": device, **info}
-                lr = float(pt["lr"])
-                runs[(method, n, seed)] = ComparisonRun(
-                    task, method, int(n), int(pt["rank"]), int(seed),
-                    train_mse=float(pt["train_mse"]), test_mse=float(pt["test_mse"]),
-                    seconds=float(pt["seconds"]), n_params=int(pt["n_params"]),
-                    lr=None if np.isnan(lr) else lr,
-                    curve=pt["curve"].tolist() if "curve" in pt else [],
-                    val_curve=pt["val_curve"].tolist() if "val_curve" in pt else [],
-                    info=info,
-                )
+    for method, n, seed, pt in _sweep_points(ds):
+        runs[(method, n, seed)] = ComparisonRun(
+            task, method, int(n), int(pt["rank"]), int(seed),
+            train_mse=float(pt["train_mse"]), test_mse=float(pt["test_mse"]),
+            seconds=float(pt["seconds"]), n_params=int(pt["n_params"]), lr=None,
+            curve=[], val_curve=[],
+            info={k[5:]: value(v) for k, v in pt.items() if k.startswith("info_")},
+        )
     return runs
 
 
@@ -304,7 +300,7 @@ def _fig5_runs(task: str, p: dict[str, Any], settings: Settings) -> list[Any]:
                                         "n_neurons": list(p["sizes"][task])}, [seeds[0]],
                      fixed={**fixed, "n_seeds": len(seeds)},
                      **sweep_options(settings, f"newlook_fig5_{task}_bptt_groups"))
-    by_key = {**_runs_from_sweep(cf, task, device), **_runs_from_groups(bptt, task, device)}
+    by_key = {**_closed_form_runs(cf, task), **_runs_from_groups(bptt, task, device)}
     runs = []
     for seed in seeds:
         runs.append(by_key[("closed_form", CLOSED_FORM_SIZE[task][0], seed)])
